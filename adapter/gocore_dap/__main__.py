@@ -1,0 +1,5 @@
+import sys
+
+from gocore_dap.cli import main
+
+sys.exit(main())

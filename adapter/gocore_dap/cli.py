@@ -1,0 +1,111 @@
+"""The `gocore-dap` console script: the DAP server (default), the crash report, Delve's install."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import gocore_dap
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gocore-dap",
+        description="DAP server that opens Go core dumps through Delve and shows the crash.",
+    )
+    parser.add_argument("--version", action="version", version=f"gocore-dap {gocore_dap.__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the DAP server (the default command)")
+    serve.add_argument(
+        "--listen",
+        metavar="HOST:PORT",
+        help="serve DAP over TCP instead of stdio, a session per connection (give a loopback address)",
+    )
+    serve.add_argument("--log-file", metavar="FILE", type=Path, help="write the adapter's own log here")
+    serve.add_argument("--verbose", action="store_true", help="log every step (with --log-file)")
+
+    report = commands.add_parser("report", help="print the crash report of PROGRAM's CORE")
+    report.add_argument("program", metavar="PROGRAM", type=Path)
+    report.add_argument("core", metavar="CORE", type=Path)
+
+    install = commands.add_parser(
+        "install-delve",
+        help=f"build the pinned Delve ({gocore_dap.DELVE_VERSION}) with `go install`",
+        description=(
+            f"Build Delve {gocore_dap.DELVE_VERSION} with `go install` and put it where gocore-dap "
+            "looks for it. Does nothing when that version is already there."
+        ),
+    )
+    install.add_argument(
+        "--dest",
+        metavar="DIR",
+        type=Path,
+        help="folder for dlv (default: .tools/bin in a source checkout, else "
+        "$XDG_DATA_HOME/gocore-dap/delve-VERSION)",
+    )
+    install.add_argument(
+        "--force", action="store_true", help="reinstall even if the version is already there"
+    )
+    return parser
+
+
+def _with_default_command(argv: Sequence[str]) -> list[str]:
+    """`gocore-dap` and `gocore-dap --listen ...` mean `gocore-dap serve ...`."""
+    args = list(argv)
+    if not args or (args[0].startswith("-") and args[0] not in ("-h", "--help", "--version")):
+        return ["serve", *args]
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(_with_default_command(sys.argv[1:] if argv is None else argv))
+
+    if args.command == "install-delve":
+        # Imported here so that `serve` does not pay for what only this command needs.
+        from gocore_dap.install_delve import run_install_delve
+
+        return run_install_delve(args.dest, force=args.force)
+
+    if args.command == "serve":
+        return _serve(args)
+
+    print(f"gocore-dap: `{args.command}` is not yet wired", file=sys.stderr)
+    return 2
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import asyncio
+    import logging
+    import os
+
+    from gocore_dap.server.main import parse_listen, serve_stdio, serve_tcp
+
+    log_file = args.log_file or os.environ.get("GOCORE_DAP_LOG")
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO if log_file else logging.WARNING,
+        filename=str(log_file) if log_file else None,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        if args.listen:
+            try:
+                host, port = parse_listen(args.listen)
+            except ValueError as exc:
+                print(f"gocore-dap: {exc}", file=sys.stderr)
+                return 2
+            asyncio.run(serve_tcp(host, port))
+        else:
+            asyncio.run(serve_stdio())
+    except KeyboardInterrupt:
+        return 130
+    except OSError as exc:
+        print(f"gocore-dap: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

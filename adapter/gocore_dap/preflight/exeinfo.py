@@ -1,0 +1,188 @@
+"""What an executable is: identity (build IDs, entry point, layout), Go-ness, DWARF.
+
+:func:`read_exe_info` -> :class:`ExeInfo`, compared by the checks with what the core recorded.
+"""
+
+from __future__ import annotations
+
+import mmap
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Final
+
+import attrs
+
+from gocore_dap.preflight.elf import (
+    ET_DYN,
+    GO_BUILDINFO_MAGIC,
+    PF_W,
+    PT_LOAD,
+    PT_NOTE,
+    SHT_NOBITS,
+    SHT_NOTE,
+    BuildIds,
+    ElfFile,
+    ElfHeader,
+    ElfTruncatedError,
+    Segment,
+    build_ids_from_notes,
+    scan_build_id_notes,
+)
+
+
+@attrs.frozen
+class ExeInfo:
+    path: Path
+    header: ElfHeader
+    # PT_LOAD segments (link-time addresses).
+    segments: tuple[Segment, ...]
+    build_ids: BuildIds
+    is_go: bool
+    go_version: str | None
+    has_dwarf: bool
+    has_symtab: bool
+    # A separate debug file found by GNU build ID (Delve looks in /usr/lib/debug/.build-id).
+    separate_debug_file: Path | None
+    # ELF header + program header table, compared with the copy in the core.
+    header_bytes: bytes
+
+    @property
+    def is_pie(self) -> bool:
+        return self.header.e_type == ET_DYN
+
+    @property
+    def image_base(self) -> int | None:
+        """Link-time address of file offset 0 (0x400000 for a non-PIE Go binary, 0 for PIE)."""
+        first = min(self.segments, key=lambda s: s.offset, default=None)
+        return None if first is None else first.vaddr - first.offset
+
+    def load_bias(self, load_base: int) -> int:
+        """How far the loader moved this binary, given where offset 0 was mapped."""
+        if not self.is_pie or self.image_base is None:
+            return 0
+        return load_base - self.image_base
+
+
+DEBUG_BUILD_ID_DIR: Final = Path("/usr/lib/debug/.build-id")
+
+
+def read_exe_info(path: Path, debug_dir: Path = DEBUG_BUILD_ID_DIR) -> ExeInfo:
+    """Summarise an executable: identity (build IDs, entry), Go-ness, DWARF."""
+    with ElfFile(path) as elf:
+        h = elf.header
+        phdrs = elf.program_headers
+        loads = tuple(s for s in phdrs if s.p_type == PT_LOAD)
+        sections = elf.sections
+        # An interrupted copy or build leaves a file whose headers look fine (the Go linker
+        # writes them at the start) but whose contents stop early; every later answer would be
+        # wrong, so say that instead.
+        described = max(
+            [s.file_end for s in loads]
+            + [s.offset + s.size for s in sections if s.sh_type != SHT_NOBITS and s.size],
+            default=0,
+        )
+        if described > elf.size:
+            raise ElfTruncatedError(f"the file has {elf.size:,} bytes but its headers describe {described:,}")
+        names = {s.name for s in sections}
+
+        ids = BuildIds()
+        for s in sections:
+            if s.sh_type == SHT_NOTE:
+                ids = ids.merged(build_ids_from_notes(elf.notes_in(s.offset, s.size)[0]))
+        for seg in phdrs:
+            if seg.p_type == PT_NOTE:
+                ids = ids.merged(build_ids_from_notes(elf.notes_in(seg.offset, seg.filesz, seg.align)[0]))
+        # Same view as the core's copy of the first page, for binaries stripped of sections.
+        ids = ids.merged(scan_build_id_notes(elf.read_at(0, 4096)))
+
+        go_version: str | None = None
+        buildinfo = elf.section(".go.buildinfo")
+        if buildinfo is not None:
+            is_go = True
+            go_version = _parse_buildinfo_version(elf.read_at(buildinfo.offset, min(buildinfo.size, 4096)))
+        else:
+            blob = _find_buildinfo_blob(elf, loads)
+            is_go = blob is not None or bool(names & {".gopclntab", ".data.rel.ro.gopclntab"})
+            if blob is not None:
+                go_version = _parse_buildinfo_version(blob)
+            if not is_go:
+                is_go = _strtab_has(elf, b"\0runtime.buildVersion\0")
+
+        has_dwarf = bool(names & {".debug_info", ".zdebug_info"})
+        separate = None
+        if not has_dwarf and ids.gnu is not None and len(ids.gnu) > 2:
+            candidate = debug_dir / ids.gnu[:2] / f"{ids.gnu[2:]}.debug"
+            separate = candidate if candidate.is_file() else None
+
+        table_size = elf.phnum * h.e_phentsize
+        return ExeInfo(
+            path=path,
+            header=h,
+            segments=loads,
+            build_ids=ids,
+            is_go=is_go,
+            go_version=go_version,
+            has_dwarf=has_dwarf,
+            has_symtab=".symtab" in names,
+            separate_debug_file=separate,
+            header_bytes=elf.read_at(0, 64) + elf.read_at(h.e_phoff, table_size),
+        )
+
+
+def _find_buildinfo_blob(elf: ElfFile, loads: Sequence[Segment]) -> bytes | None:
+    # What `go version` does without sections: the blob is at the start of the first writable
+    # segment, aligned to 16 bytes.
+    for seg in loads:
+        if seg.flags & PF_W and seg.filesz:
+            data = elf.read_at(seg.offset, min(seg.filesz, 64 << 10))
+            pos = data.find(GO_BUILDINFO_MAGIC)
+            while pos >= 0 and pos % 16:
+                pos = data.find(GO_BUILDINFO_MAGIC, pos + 1)
+            if pos >= 0:
+                return data[pos:]
+            return None
+    return None
+
+
+def _parse_buildinfo_version(blob: bytes) -> str | None:
+    """Go version from a Go 1.18+ build info blob (inline, varint-prefixed strings at 32)."""
+    if not blob.startswith(GO_BUILDINFO_MAGIC) or len(blob) < 33:
+        return None
+    flags = blob[15]
+    if not flags & 0x2:
+        return None  # pre-1.18 layout stores pointers; the version is not needed for the checks
+    length, pos = _uvarint(blob, 32)
+    if length is None or pos + length > len(blob):
+        return None
+    return blob[pos : pos + length].decode("utf-8", "replace") or None
+
+
+def _uvarint(data: bytes, pos: int) -> tuple[int | None, int]:
+    value = shift = 0
+    while pos < len(data) and shift < 64:
+        b = data[pos]
+        pos += 1
+        value |= (b & 0x7F) << shift
+        if b < 0x80:
+            return value, pos
+        shift += 7
+    return None, pos
+
+
+def _strtab_has(elf: ElfFile, needle: bytes) -> bool:
+    """Search the symbol string table without reading it into memory (it can be tens of MB)."""
+    strtab = elf.section(".strtab")
+    if strtab is None or strtab.sh_type == SHT_NOBITS or strtab.size == 0:
+        return False
+    if strtab.offset + strtab.size > elf.size:
+        return False
+    with open(elf.path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        return mm.find(needle, strtab.offset, strtab.offset + strtab.size) >= 0
+
+
+def iter_load_ranges(segments: Sequence[Segment], bias: int, page_size: int) -> Iterator[tuple[int, int]]:
+    """Page-aligned [start, end) process ranges of an executable's PT_LOAD segments."""
+    mask = page_size - 1
+    for s in segments:
+        if s.memsz:
+            yield (bias + s.vaddr) & ~mask, (bias + s.vaddr + s.memsz + mask) & ~mask

@@ -1,0 +1,63 @@
+"""Reading the crash: threads, stacks, scopes, variables, evaluate, exceptionInfo."""
+
+from __future__ import annotations
+
+from gocore_dap.protocol import models as m
+from gocore_dap.protocol.errors import DapError, ErrorId
+from gocore_dap.server.registry import RequestContext, command
+from gocore_dap.session.session import CoreSession
+
+
+@command("threads")
+async def threads(session: CoreSession, args: object, ctx: RequestContext) -> m.ThreadsResponseBody:
+    return m.ThreadsResponseBody(threads=await session.threads())
+
+
+@command("stackTrace", m.StackTraceArguments)
+async def stack_trace(
+    session: CoreSession, args: m.StackTraceArguments, ctx: RequestContext
+) -> m.StackTraceResponseBody:
+    frames, total = await session.stack_trace(args.thread_id, args.start_frame or 0, args.levels or 0)
+    return m.StackTraceResponseBody(stack_frames=frames, total_frames=total)
+
+
+@command("scopes", m.ScopesArguments)
+async def scopes(session: CoreSession, args: m.ScopesArguments, ctx: RequestContext) -> m.ScopesResponseBody:
+    return m.ScopesResponseBody(scopes=await session.scopes(args.frame_id))
+
+
+@command("variables", m.VariablesArguments)
+async def variables(
+    session: CoreSession, args: m.VariablesArguments, ctx: RequestContext
+) -> m.VariablesResponseBody:
+    found = await session.variables(args.variables_reference, args.start, args.count, args.filter)
+    return m.VariablesResponseBody(variables=found)
+
+
+@command("evaluate", m.EvaluateArguments)
+async def evaluate(
+    session: CoreSession, args: m.EvaluateArguments, ctx: RequestContext
+) -> m.EvaluateResponseBody:
+    v = await session.evaluate(args.expression, args.frame_id, args.context)
+    return m.EvaluateResponseBody(
+        result=v.value,
+        type=v.type,
+        variables_reference=v.variables_reference,
+        named_variables=v.named_variables,
+        indexed_variables=v.indexed_variables,
+        memory_reference=v.memory_reference,
+        presentation_hint=v.presentation_hint,
+    )
+
+
+@command("exceptionInfo", m.ExceptionInfoArguments)
+async def exception_info(
+    session: CoreSession, args: m.ExceptionInfoArguments, ctx: RequestContext
+) -> m.ExceptionInfoResponseBody:
+    return await session.exception_info(args.thread_id)
+
+
+@command("source", m.SourceArguments)
+async def source(session: CoreSession, args: m.SourceArguments, ctx: RequestContext) -> None:
+    # Every frame names a file path; the core holds no source text to serve by reference.
+    raise DapError(ErrorId.NO_SOURCE)

@@ -1,0 +1,218 @@
+"""Delve variables shown as DAP variables: one-line values, lazy children, paging.
+
+A child that Delve did not load (its recursion limit) is re-read by address with a typed
+expression (`*(*"main.T")(0xc000012345)`), which works in any scope; large slices, arrays, maps
+and strings are paged by reslicing that expression, which Delve's evaluator supports for all four.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import attrs
+
+from gocore_dap.backend.api import LoadConfig, Variable
+
+# reflect.Kind numbering, as Delve reports it.
+KIND_BOOL = 1
+KIND_ARRAY = 17
+KIND_CHAN = 18
+KIND_FUNC = 19
+KIND_INTERFACE = 20
+KIND_MAP = 21
+KIND_PTR = 22
+KIND_SLICE = 23
+KIND_STRING = 24
+KIND_STRUCT = 25
+KIND_UNSAFE_POINTER = 26
+KIND_COMPLEX64 = 15
+KIND_COMPLEX128 = 16
+
+# What a listing loads at once; larger collections are paged by the client.
+LISTING_CONFIG = LoadConfig(max_variable_recurse=1, max_string_len=512, max_array_values=64)
+PAGE_SIZE = 64
+SUMMARY_ITEMS = 8
+SUMMARY_CHARS = 200
+
+
+@attrs.frozen
+class VarContainer:
+    """What a variablesReference stands for: a Delve variable read in one goroutine's frame."""
+
+    goroutine_id: int  # Delve scope; -1 with `thread_id` set for an OS thread without goroutine
+    thread_id: int | None
+    frame: int
+    expr: str  # evaluates to this variable in that scope ("" when it cannot be re-read)
+    variable: Variable
+
+
+def is_nil(v: Variable) -> bool:
+    if v.kind in (KIND_PTR, KIND_UNSAFE_POINTER, KIND_FUNC, KIND_CHAN, KIND_MAP, KIND_SLICE, KIND_INTERFACE):
+        if v.kind == KIND_PTR:
+            return v.children[0].addr == 0 if v.children else v.base == 0 and v.value in ("", "0")
+        if v.kind == KIND_INTERFACE:
+            return not v.children or (v.children[0].kind == 0 and v.children[0].type == "")
+        if v.kind in (KIND_MAP, KIND_SLICE):
+            return v.base == 0 and v.len == 0 and v.cap == 0
+        if v.kind == KIND_CHAN:
+            return v.base == 0 and not v.children
+        if v.kind == KIND_FUNC:
+            return v.value == "" and v.base == 0
+    return False
+
+
+def has_children(v: Variable) -> bool:
+    if v.unreadable:
+        return False
+    if v.kind == KIND_STRUCT:
+        return v.len > 0 or bool(v.children)
+    if v.kind in (KIND_ARRAY, KIND_SLICE, KIND_MAP):
+        return v.len > 0
+    if v.kind == KIND_PTR:
+        return not is_nil(v)
+    if v.kind == KIND_INTERFACE:
+        return bool(v.children) and not is_nil(v) and has_children(v.children[0])
+    if v.kind == KIND_CHAN:
+        return not is_nil(v)
+    if v.kind == KIND_STRING:
+        return False
+    return bool(v.children)
+
+
+def children_loaded(v: Variable) -> bool:
+    if v.kind == KIND_STRUCT:
+        return len(v.children) >= v.len
+    if v.kind in (KIND_ARRAY, KIND_SLICE):
+        return len(v.children) >= min(v.len, PAGE_SIZE)
+    if v.kind == KIND_MAP:
+        return len(v.children) // 2 >= min(v.len, PAGE_SIZE)
+    if v.kind == KIND_PTR:
+        return bool(v.children) and (not has_children(v.children[0]) or children_loaded(v.children[0]))
+    if v.kind in (KIND_INTERFACE, KIND_CHAN):
+        return bool(v.children)
+    return True
+
+
+def address_expr(v: Variable) -> str:
+    """A scope-free expression that reads `v` again from the core, or "" if it has no address."""
+    if v.addr == 0 or not v.type or (v.only_addr and v.kind == 0):
+        return ""
+    return f'*(*"{v.type}")({v.addr:#x})'
+
+
+def indexed_count(v: Variable) -> int:
+    """How many indexed children a paging client should ask for (0: not paged)."""
+    if v.kind in (KIND_ARRAY, KIND_SLICE) and v.len > PAGE_SIZE:
+        return v.len
+    return 0
+
+
+def map_named_count(v: Variable) -> int:
+    if v.kind == KIND_MAP and v.len > PAGE_SIZE:
+        return v.len
+    return 0
+
+
+def _quote(text: str) -> str:
+    return (
+        '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t") + '"'
+    )
+
+
+def format_value(v: Variable, *, top: bool = True, depth: int = 0) -> str:
+    """One line, in Go syntax where it can be: what the editor shows beside the name."""
+    if v.unreadable:
+        return f"(unreadable {v.unreadable})"
+    kind = v.kind
+    if kind == KIND_STRING:
+        text = _quote(v.value)
+        if v.len > len(v.value.encode("utf-8", "surrogatepass")):
+            text += f"...+{v.len - len(v.value.encode('utf-8', 'surrogatepass'))} more"
+        return text
+    if kind == KIND_PTR:
+        if is_nil(v):
+            return "nil"
+        if not v.children:
+            return f"({v.type})({v.base:#x})" if v.base else f"({v.type})"
+        target = v.children[0]
+        if depth > 1:
+            return f"({v.type})({target.addr:#x})"
+        return "*" + format_value(target, top=False, depth=depth + 1)
+    if kind == KIND_UNSAFE_POINTER:
+        return f"unsafe.Pointer({v.base:#x})" if v.base else "unsafe.Pointer(nil)"
+    if kind == KIND_FUNC:
+        return v.value or "nil"
+    if kind == KIND_CHAN:
+        if is_nil(v):
+            return "nil"
+        # Delve shows a channel as its runtime.hchan; len/cap of the channel are hchan's fields.
+        hchan = {c.name: c.value for c in v.children}
+        if "qcount" in hchan:
+            text = f"{v.type} {hchan['qcount']}/{hchan.get('dataqsiz', '?')}"
+            return text + (" (closed)" if hchan.get("closed", "0") not in ("0", "") else "")
+        return v.type
+    if kind == KIND_INTERFACE:
+        if is_nil(v):
+            return "nil"
+        data = v.children[0]
+        inner = format_value(data, top=False, depth=depth + 1)
+        if data.kind == KIND_PTR:
+            return f"{data.type}({inner})" if depth == 0 else inner
+        if data.type == "error" or not data.type:
+            return inner
+        return f"{data.type}({inner})"
+    if kind in (KIND_ARRAY, KIND_SLICE):
+        if kind == KIND_SLICE and is_nil(v):
+            return "nil"
+        prefix = f"{v.type} len: {v.len}, cap: {v.cap}, " if kind == KIND_SLICE and top else ""
+        return prefix + _summarise_items(
+            [format_value(c, top=False, depth=depth + 1) for c in v.children], v.len
+        )
+    if kind == KIND_MAP:
+        if is_nil(v):
+            return "nil"
+        pairs = [
+            f"{format_value(v.children[i], top=False, depth=depth + 1)}: "
+            f"{format_value(v.children[i + 1], top=False, depth=depth + 1)}"
+            for i in range(0, len(v.children) - 1, 2)
+        ]
+        prefix = f"{v.type} " if top else ""
+        return prefix + _summarise_items(pairs, v.len)
+    if kind == KIND_STRUCT:
+        if depth > 1 or not v.children:
+            return f"{v.type} {{...}}" if v.len else f"{v.type} {{}}"
+        fields = [f"{c.name}: {format_value(c, top=False, depth=depth + 1)}" for c in v.children]
+        return f"{v.type} " + _summarise_items(fields, v.len, braces="{}")
+    if kind in (KIND_COMPLEX64, KIND_COMPLEX128) and v.children and len(v.children) == 2:
+        return f"({v.children[0].value} + {v.children[1].value}i)"
+    if v.value:
+        return v.value
+    return f"{v.type}" if v.type else ""
+
+
+def _summarise_items(items: Sequence[str], total: int, *, braces: str = "[]") -> str:
+    shown: list[str] = []
+    length = 0
+    for item in items[:SUMMARY_ITEMS]:
+        if length + len(item) > SUMMARY_CHARS and shown:
+            break
+        shown.append(item)
+        length += len(item) + 2
+    body = ", ".join(shown)
+    if total > len(shown):
+        body += f", ...+{total - len(shown)} more" if shown else f"...+{total} more"
+    return f"{braces[0]}{body}{braces[1]}"
+
+
+def child_name_and_expr(parent: Variable, parent_expr: str, index: int, child: Variable) -> tuple[str, str]:
+    """The name a child is shown under and the expression that reads it (for evaluateName)."""
+    kind = parent.kind
+    if kind == KIND_STRUCT:
+        return child.name, f"{parent_expr}.{child.name}" if parent_expr else ""
+    if kind in (KIND_ARRAY, KIND_SLICE):
+        return f"[{index}]", f"{parent_expr}[{index}]" if parent_expr else ""
+    if kind == KIND_PTR:
+        return f"*{child.name or ''}" if child.name else "*", f"(*{parent_expr})" if parent_expr else ""
+    if kind == KIND_INTERFACE:
+        return "data", f"{parent_expr}.(data)" if parent_expr else ""
+    return child.name or f"[{index}]", ""

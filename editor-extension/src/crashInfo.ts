@@ -1,0 +1,117 @@
+// The crash headline as the status bar and the Goroutines view show it. Pure: no vscode import.
+import type { CrashSummaryBody } from "./goProtocol";
+
+export interface CrashHeadline {
+  /** One line: "panic: tenant "acme" job 17: quota exceeded". */
+  headline: string;
+  kind: string;
+  /** Markdown with the details that fit a hover. */
+  details: string;
+  goroutineId?: number;
+  /** Where it came from: the adapter's crashSummary, or only the stopped event. */
+  source: "crashSummary" | "stoppedEvent";
+}
+
+const MAX_STATUS = 80;
+
+export function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, " ⏎ ").trim();
+}
+
+export function truncate(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+export function statusText(crash: CrashHeadline): string {
+  return truncate(oneLine(crash.headline), MAX_STATUS);
+}
+
+function escapeMarkdown(text: string): string {
+  return text.replace(/([\\`*_{}[\]()#+\-.!|<>~])/g, "\\$1");
+}
+
+export function fromCrashSummary(body: CrashSummaryBody): CrashHeadline {
+  const lines: string[] = [`**${escapeMarkdown(oneLine(body.headline))}**`, ""];
+  if (body.message && body.message !== body.headline) {
+    lines.push("```", body.message, "```", "");
+  }
+  const chain = body.panicChain ?? [];
+  if (chain.length > 1) {
+    lines.push("Panic chain:");
+    for (const entry of chain) {
+      lines.push(`- ${escapeMarkdown(entry.value)}${entry.recovered ? " (recovered)" : ""}${entry.goexit ? " (Goexit)" : ""}`);
+    }
+    lines.push("");
+  }
+  if (body.signal) {
+    lines.push(`Signal: ${escapeMarkdown(body.signal.name)} (${body.signal.number})${body.signal.addr !== undefined ? ` addr ${escapeMarkdown(String(body.signal.addr))}` : ""}`);
+  }
+  if (body.crashingGoroutineId) {
+    lines.push(`Crashing goroutine: ${body.crashingGoroutineId}`);
+  } else if (body.crashingThreadId) {
+    lines.push(`Crashed on thread ${body.crashingThreadId} (no goroutine)`);
+  }
+  const facts: string[] = [];
+  if (body.goroutineCount !== undefined) {
+    facts.push(`${body.goroutineCount.toLocaleString("en-US")} goroutines`);
+  }
+  if (body.goVersion) {
+    facts.push(escapeMarkdown(body.goVersion));
+  }
+  const main = body.build?.mainModule;
+  if (main?.path) {
+    facts.push(`${escapeMarkdown(main.path)}${main.version ? ` ${escapeMarkdown(main.version)}` : ""}`);
+  }
+  if (body.build?.vcsRevision) {
+    facts.push(`rev ${escapeMarkdown(body.build.vcsRevision.slice(0, 12))}${body.build.vcsModified ? " (modified)" : ""}`);
+  }
+  if (facts.length > 0) {
+    lines.push(facts.join(" · "));
+  }
+  const out: CrashHeadline = { headline: body.headline, kind: body.kind, details: lines.join("\n\n").replace(/\n{3,}/g, "\n\n"), source: "crashSummary" };
+  if (body.crashingGoroutineId) {
+    out.goroutineId = body.crashingGoroutineId;
+  }
+  return out;
+}
+
+export interface StoppedEventBody {
+  reason?: string;
+  description?: string;
+  text?: string;
+  threadId?: number;
+}
+
+/** The fallback when the adapter has no crashSummary: the stopped event's description is the headline. */
+export function fromStoppedEvent(body: StoppedEventBody): CrashHeadline | undefined {
+  const headline = body.description || body.text;
+  if (!headline) {
+    return undefined;
+  }
+  const colon = headline.indexOf(":");
+  const kind = colon > 0 ? headline.slice(0, colon) : body.reason ?? "unknown";
+  const out: CrashHeadline = {
+    headline,
+    kind,
+    details: `**${escapeMarkdown(oneLine(headline))}**${body.text && body.text !== headline ? `\n\n\`\`\`\n${body.text}\n\`\`\`` : ""}`,
+    source: "stoppedEvent",
+  };
+  if (body.threadId !== undefined) {
+    out.goroutineId = body.threadId;
+  }
+  return out;
+}
+
+/** The status bar icon for a crash kind. */
+export function crashIcon(kind: string): string {
+  switch (kind) {
+    case "panic":
+      return "$(error)";
+    case "fatal error":
+      return "$(flame)";
+    case "signal":
+      return "$(zap)";
+    default:
+      return "$(bug)";
+  }
+}

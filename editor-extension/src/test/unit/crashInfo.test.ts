@@ -1,0 +1,47 @@
+import { test } from "node:test";
+import * as assert from "node:assert/strict";
+import { crashIcon, fromCrashSummary, fromStoppedEvent, statusText, truncate } from "../../crashInfo";
+
+test("the crash summary gives the headline and a hover with the details", () => {
+  const c = fromCrashSummary({
+    kind: "panic",
+    headline: 'panic: tenant "acme" job 17: quota exceeded',
+    message: 'tenant "acme" job 17: quota exceeded',
+    crashingGoroutineId: 18,
+    crashingThreadId: 4242,
+    panicChain: [
+      { value: "first", recovered: true, goexit: false },
+      { value: 'tenant "acme" job 17: quota exceeded', recovered: false, goexit: false },
+    ],
+    goVersion: "go1.26.8",
+    goroutineCount: 1210,
+    build: { mainModule: { path: "example.com/app", version: "(devel)" }, vcsRevision: "0123456789abcdef0123", vcsModified: true, trimpath: false, settings: {} },
+  });
+  assert.equal(c.headline, 'panic: tenant "acme" job 17: quota exceeded');
+  assert.equal(c.goroutineId, 18);
+  assert.equal(c.source, "crashSummary");
+  assert.match(c.details, /Panic chain/);
+  assert.match(c.details, /\(recovered\)/);
+  assert.match(c.details, /1,210 goroutines · go1\\\.26\\\.8/);
+  assert.match(c.details, /rev 0123456789ab \(modified\)/);
+  assert.equal(statusText(c), 'panic: tenant "acme" job 17: quota exceeded');
+  assert.equal(crashIcon(c.kind), "$(error)");
+});
+
+test("fallback: the stopped event's description is the headline", () => {
+  const c = fromStoppedEvent({ reason: "exception", description: "fatal error: concurrent map writes", threadId: 3 });
+  assert.ok(c);
+  assert.equal(c.kind, "fatal error");
+  assert.equal(c.goroutineId, 3);
+  assert.equal(c.source, "stoppedEvent");
+  assert.equal(fromStoppedEvent({ reason: "exception" }), undefined);
+});
+
+test("long and multi-line headlines fit the status bar", () => {
+  const c = fromStoppedEvent({ description: `panic: ${"x".repeat(200)}\nsecond line` });
+  assert.ok(c);
+  const text = statusText(c);
+  assert.equal(text.length, 80);
+  assert.ok(text.endsWith("…"));
+  assert.equal(truncate("abc", 5), "abc");
+});

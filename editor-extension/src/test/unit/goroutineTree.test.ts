@@ -1,0 +1,218 @@
+import { test } from "node:test";
+import * as assert from "node:assert/strict";
+import type { GoGoroutine, GoGoroutineGroup, GoroutinesResponseBody } from "../../goProtocol";
+import { asGoroutinesBody } from "../../goProtocol";
+import {
+  GoroutineTreeModel,
+  GroupNode,
+  isRuntimeInternal,
+  shortFunction,
+  stackText,
+  stateFamily,
+  stateIcon,
+  statesSummary,
+} from "../../goroutineTree";
+
+function g(id: number, state: string, fn: string, extra: Partial<GoGoroutine> = {}): GoGoroutine {
+  const loc = { function: fn, file: `/src/app/${fn.split(".")[0]}.go`, line: 10 + id };
+  return {
+    id,
+    state,
+    userLocation: loc,
+    currentLocation: loc,
+    startFunction: fn,
+    labels: {},
+    crashed: false,
+    system: false,
+    ...extra,
+  };
+}
+
+const crasher = g(18, "running", "main.worker", { crashed: true, threadId: 4242 });
+const waiter = g(7, "chan receive", "main.consumer", { waitMinutes: 5, labels: { tenant: "acme" } });
+
+function group(key: string, count: number, rep: GoGoroutine, states: Record<string, number>, containsCrashing = false): GoGoroutineGroup {
+  return {
+    key,
+    label: rep.userLocation.function,
+    count,
+    states,
+    representative: rep,
+    stack: [
+      { function: "runtime.gopark", file: "/go/src/runtime/proc.go", line: 435 },
+      rep.userLocation,
+      { function: "main.main.gowrap1", file: "/src/app/main.go", line: 40 },
+    ],
+    memberIds: [rep.id],
+    containsCrashing,
+  };
+}
+
+// A canned body as gocore-dap documents it (docs/custom-requests.md): the crasher's group is NOT first
+// here, to check that the view puts it first whatever the adapter does.
+const grouped: GoroutinesResponseBody = {
+  total: 1203,
+  totalUnfiltered: 1210,
+  crashing: crasher,
+  groups: [group("k-consumer", 1200, waiter, { "chan receive": 1199, select: 1 }), group("k-worker", 1, crasher, { running: 1 }, true), group("k-sleep", 2, g(1, "sleep", "main.main"), { sleep: 2 })],
+  totalGroups: 250,
+  approximate: false,
+};
+
+test("the canned body passes the shape check; a bad one does not", () => {
+  assert.doesNotThrow(() => asGoroutinesBody(grouped));
+  assert.throws(() => asGoroutinesBody({}), /total/);
+  assert.throws(() => asGoroutinesBody({ total: 1, goroutines: [{ id: "x" }] }), /malformed goroutine/);
+});
+
+test("grouped: buckets with counts, the crasher's bucket first, highlighted and expanded, then Load more", () => {
+  const model = new GoroutineTreeModel({ groupBy: "stack", pageSize: 3 });
+  assert.deepEqual(model.rootRequest(), { start: 0, count: 3, groupBy: "stack", memberCount: 0 });
+  model.acceptRoot(grouped, 0);
+  const root = model.rootChildren();
+  assert.deepEqual(
+    root.map((n) => n.kind),
+    ["group", "group", "group", "loadMore"],
+  );
+  const first = root[0] as GroupNode;
+  assert.equal(first.group.key, "k-worker");
+  const v = model.view(first);
+  assert.equal(v.highlight, true);
+  assert.equal(v.collapsible, "expanded");
+  assert.deepEqual(v.icon, { id: "error", color: "errorForeground" });
+  assert.match(v.description ?? "", /^crashed · ×1 · running/);
+  const big = model.view(root[1]);
+  assert.equal(big.label, "main.consumer");
+  assert.match(big.description ?? "", /×1,200 · chan receive 1,199 · select 1/);
+  assert.equal(big.collapsible, "collapsed");
+  assert.equal(big.icon.id, "arrow-swap");
+  assert.match(big.tooltip, /1,200 goroutines/);
+  assert.match(big.tooltip, /runtime\.gopark/);
+  const more = model.view(root[3]);
+  assert.equal(more.label, "Load more…");
+  assert.match(more.description ?? "", /247 more groups/);
+  assert.equal(model.crashingNode(), first);
+  assert.equal(model.summary(), "1,203 of 1,210 goroutines · by stack (250 groups)");
+});
+
+test("paging: Load more appends the next page and moves the Load more item", () => {
+  const model = new GoroutineTreeModel({ groupBy: "stack", pageSize: 3 });
+  model.acceptRoot(grouped, 0);
+  assert.equal(model.rootRequest().start, 3);
+  model.acceptRoot({ ...grouped, groups: [group("k-4", 1, g(90, "select", "main.loop"), { select: 1 })] }, 3);
+  const root = model.rootChildren();
+  assert.deepEqual(
+    root.map((n) => n.kind),
+    ["group", "group", "group", "group", "loadMore"],
+  );
+  assert.equal(model.view(root[4]).description, "246 more groups");
+  // Unique ids (VS Code rejects duplicates).
+  assert.equal(new Set(root.map((n) => n.id)).size, root.length);
+});
+
+test("a group's children: its stack, then its members (paged), crasher first", () => {
+  const model = new GoroutineTreeModel({ groupBy: "stack", pageSize: 2 });
+  model.acceptRoot(grouped, 0);
+  const consumer = model.rootChildren()[1] as GroupNode;
+  assert.equal(model.children(consumer), undefined, "members are fetched on expand");
+  assert.deepEqual(model.memberRequest(consumer), { start: 0, count: 2, groupBy: "stack", group: "k-consumer" });
+  model.acceptMembers(consumer, { total: 1200, totalUnfiltered: 1210, crashing: crasher, goroutines: [waiter, g(8, "select", "main.consumer")] }, 0);
+  const kids = model.children(consumer) ?? [];
+  assert.deepEqual(
+    kids.map((n) => n.kind),
+    ["stack", "goroutine", "goroutine", "loadMore"],
+  );
+  const member = model.view(kids[1]);
+  assert.equal(member.label, "goroutine 7");
+  assert.equal(member.description, "chan receive, 5 minutes · tenant=acme");
+  assert.equal(member.collapsible, "none");
+  assert.equal(model.parent(kids[1]), consumer);
+  const frames = model.children(kids[0]) ?? [];
+  assert.equal(frames.length, 3);
+  assert.equal(model.view(frames[0]).description, "proc.go:435 · runtime");
+  assert.equal(model.view(frames[1]).icon.id, "debug-stackframe");
+  assert.equal(model.view(kids[3]).description, "1,198 more goroutines");
+});
+
+test("ungrouped: a flat page, crasher first with its location", () => {
+  const model = new GoroutineTreeModel({ groupBy: "none", pageSize: 100 });
+  const rq = model.rootRequest();
+  assert.equal(rq.memberCount, undefined);
+  model.acceptRoot({ total: 2, totalUnfiltered: 2, crashing: crasher, goroutines: [waiter, crasher] }, 0);
+  const root = model.rootChildren();
+  assert.equal(root.length, 2);
+  const v = model.view(root[0]);
+  assert.equal(v.label, "18  main.worker");
+  assert.equal(v.description, "crashed · running · main.go:28");
+  assert.equal(v.highlight, true);
+});
+
+test("a filter that hides the crasher still shows it, pinned", () => {
+  const model = new GoroutineTreeModel({ groupBy: "stack", pageSize: 100, filter: { states: ["chan receive"] } });
+  assert.deepEqual(model.rootRequest().filter, { states: ["chan receive"] });
+  model.acceptRoot({ total: 1200, totalUnfiltered: 1210, crashing: crasher, groups: [grouped.groups![0]], totalGroups: 1 }, 0);
+  const root = model.rootChildren();
+  assert.equal(root[0].kind, "goroutine");
+  assert.match(model.view(root[0]).description ?? "", /hidden by the filter/);
+  assert.match(model.summary(), /filter: state chan receive/);
+});
+
+test("nothing matches: a message instead of an empty tree", () => {
+  const model = new GoroutineTreeModel({ groupBy: "none", pageSize: 100, filter: { text: "zzz" } });
+  model.acceptRoot({ total: 0, totalUnfiltered: 5, crashing: null, goroutines: [] }, 0);
+  const root = model.rootChildren();
+  assert.equal(root.length, 1);
+  assert.equal(root[0].kind, "message");
+  assert.equal(model.view(root[0]).label, "No goroutine matches the filter.");
+});
+
+test("100,000 goroutines: only one page of nodes is built", () => {
+  const model = new GoroutineTreeModel({ groupBy: "none", pageSize: 100 });
+  const page = Array.from({ length: 100 }, (_, i) => g(i + 1, "select", "main.handler"));
+  const started = process.hrtime.bigint();
+  model.acceptRoot({ total: 100000, totalUnfiltered: 100000, crashing: null, goroutines: page }, 0);
+  for (const node of model.rootChildren()) {
+    model.view(node);
+  }
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  assert.equal(model.rootChildren().length, 101);
+  assert.ok(ms < 200, `${ms} ms`);
+  assert.equal(model.view(model.rootChildren()[100]).description, "99,900 more goroutines");
+});
+
+test("reset gives new ids, so VS Code does not carry expansion state across groupings", () => {
+  const model = new GoroutineTreeModel({ groupBy: "stack", pageSize: 10 });
+  model.acceptRoot(grouped, 0);
+  const before = model.rootChildren()[0].id;
+  model.reset();
+  model.acceptRoot(grouped, 0);
+  assert.notEqual(model.rootChildren()[0].id, before);
+});
+
+test("state families and icons", () => {
+  assert.equal(stateFamily("running"), "running");
+  assert.equal(stateFamily("IO wait"), "io");
+  assert.equal(stateFamily("chan send (nil chan)"), "channel");
+  assert.equal(stateFamily("select (no cases)"), "select");
+  assert.equal(stateFamily("sync.RWMutex.RLock"), "lock");
+  assert.equal(stateFamily("semacquire"), "lock");
+  assert.equal(stateFamily("GC worker (idle)"), "runtime");
+  assert.equal(stateFamily("finalizer wait"), "runtime");
+  assert.equal(stateFamily("syscall"), "syscall");
+  assert.equal(stateFamily("sleep"), "sleep");
+  assert.equal(stateFamily("something new"), "other");
+  assert.equal(stateIcon("sleep", true).id, "error");
+});
+
+test("names and summaries", () => {
+  assert.equal(shortFunction("github.com/acme/app/internal/pool.(*Pool).worker"), "pool.(*Pool).worker");
+  assert.equal(shortFunction("main.main.func1"), "main.main.func1");
+  assert.equal(shortFunction("gopkg.in/yaml.v3.(*decoder).unmarshal"), "yaml.v3.(*decoder).unmarshal");
+  assert.ok(isRuntimeInternal("runtime.gopark"));
+  assert.ok(isRuntimeInternal("internal/runtime/syscall.Syscall6"));
+  assert.ok(!isRuntimeInternal("time.Sleep"));
+  assert.ok(!isRuntimeInternal("sync.(*Mutex).Lock"));
+  assert.equal(statesSummary({ select: 1 }), "select");
+  assert.equal(statesSummary({ a: 1, b: 3 }), "b 3 · a 1");
+  assert.match(stackText(grouped.groups![0]), /^1200 goroutines \[chan receive 1,199 · select 1\]:\nruntime\.gopark\(\.\.\.\)\n\t\/go\/src\/runtime\/proc\.go:435/);
+});

@@ -1,0 +1,3 @@
+module gocore-dap.test/corpus/cgo_crash
+
+go 1.25

@@ -1,0 +1,3 @@
+module gocore-dap.test/corpus/classic
+
+go 1.25

@@ -1,0 +1,3 @@
+module gocore-dap.test/corpus/concurrent_map_writes
+
+go 1.25

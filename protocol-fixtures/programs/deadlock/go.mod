@@ -1,0 +1,3 @@
+module gocore-dap.test/corpus/deadlock
+
+go 1.25

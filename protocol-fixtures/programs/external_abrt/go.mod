@@ -1,0 +1,3 @@
+module gocore-dap.test/corpus/external_abrt
+
+go 1.25

@@ -1,0 +1,3 @@
+module gocore-dap.test/corpus/many_goroutines
+
+go 1.25

@@ -1,0 +1,3 @@
+module gocore-dap.test/corpus/nested_panic
+
+go 1.25

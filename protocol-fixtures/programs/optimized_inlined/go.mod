@@ -1,0 +1,3 @@
+module gocore-dap.test/corpus/optimized_inlined
+
+go 1.25

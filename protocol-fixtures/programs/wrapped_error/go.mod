@@ -1,0 +1,3 @@
+module gocore-dap.test/corpus/wrapped_error
+
+go 1.25

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Run every test: set up the checkout, then lint (ruff), type-check (mypy) and all pytest suites
+# (unit, protocol, integration). Extra arguments go to pytest, e.g. `scripts/test.sh tests/unit -x`.
+# Every step runs even if an earlier one failed; the exit code is non-zero if any step failed.
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo"
+
+bash scripts/setup.sh
+
+failed=()
+step() {
+  local name=$1
+  shift
+  printf '\n=== %s: %s\n' "$name" "$*" >&2
+  local rc=0
+  "$@" || rc=$?
+  if ((rc != 0)); then
+    failed+=("$name (exit $rc)")
+  fi
+  return 0
+}
+
+step ruff .venv/bin/ruff check adapter tests
+step mypy .venv/bin/mypy
+
+# --- editor-extension tests go here (another engineer adds them) -----------------------------------------------
+# Add them as `step <name> <command...>` BEFORE pytest, so that pytest's summary stays the run's closing line.
+# --- end of editor-extension tests -------------------------------------------------------------------------------
+
+printf '\n=== pytest\n' >&2
+pytest_rc=0
+.venv/bin/pytest -ra "$@" || pytest_rc=$?
+case $pytest_rc in
+  0) ;;
+  5) failed+=("pytest (exit 5: no tests were collected, which counts as a failure)") ;;
+  *) failed+=("pytest (exit $pytest_rc)") ;;
+esac
+
+if ((${#failed[@]} > 0)); then
+  printf '\ntest.sh: FAILED:\n' >&2
+  printf '  - %s\n' "${failed[@]}" >&2
+  exit 1
+fi
