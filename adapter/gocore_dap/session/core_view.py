@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import attrs
 
-from gocore_dap.backend.api import DelveApi, Goroutine, Stackframe, Thread
+from gocore_dap.backend.api import GOROUTINE_FIELD_USER, DelveApi, Goroutine, Stackframe, Thread
 from gocore_dap.goviews import presentation
 from gocore_dap.goviews.frames import first_user_frame_index
 from gocore_dap.goviews.wait_reasons import WaitReasonTable, goroutine_state
@@ -30,23 +30,32 @@ class CoreView:
     def __init__(self, api: DelveApi, wait_reasons: WaitReasonTable) -> None:
         self.api = api
         self.wait_reasons = wait_reasons
-        self._goroutines: list[Goroutine] | None = None
-        self._goroutine_by_id: dict[int, Goroutine] = {}
+        self._first_page: tuple[list[Goroutine], bool] | None = None
+        self._first_page_limit = 0
         self._threads: list[Thread] | None = None
         self._stacks: dict[tuple[int, int], list[Stackframe]] = {}
         self._stack_complete: dict[int, bool] = {}
 
     # -- goroutines and threads -------------------------------------------------------------
 
-    async def goroutines(self) -> list[Goroutine]:
-        if self._goroutines is None:
-            self._goroutines = await self.api.all_goroutines()
-            self._goroutine_by_id = {g.id: g for g in self._goroutines}
-        return self._goroutines
+    async def first_goroutines(self, limit: int) -> tuple[list[Goroutine], bool]:
+        """Up to `limit` goroutines for the thread list, and whether there are more.
 
-    async def goroutine(self, goroutine_id: int) -> Goroutine | None:
-        await self.goroutines()
-        return self._goroutine_by_id.get(goroutine_id)
+        Small cores give all goroutines in one cheap call. Past the limit, Delve's "user" filter
+        picks the goroutines a developer wants to see first; the rest are for the explorer.
+        """
+        if self._first_page is None or self._first_page_limit != limit:
+            page = await self.api.list_goroutines(start=0, count=limit + 1)
+            more = page.next_index >= 0 or len(page.goroutines) > limit
+            goroutines = list(page.goroutines)
+            if more:
+                user = await self.api.list_goroutines(
+                    start=0, count=limit, filters=[{"Kind": GOROUTINE_FIELD_USER, "Negated": False, "Arg": ""}]
+                )
+                goroutines = list(user.goroutines)
+            self._first_page = (goroutines[:limit], more)
+            self._first_page_limit = limit
+        return self._first_page
 
     async def threads(self) -> list[Thread]:
         if self._threads is None:

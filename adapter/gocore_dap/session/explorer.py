@@ -410,8 +410,13 @@ class GoroutineExplorer:
         )
 
     async def _crashing_raw(self) -> Mapping[str, Any] | None:
-        """Delve's record of the crashing goroutine without listing: the goroutine of the current
-        thread, which is the one that crashed (backend.crash_probe)."""
+        """Delve's record of the crashing goroutine without listing them all.
+
+        The goroutine of Delve's current thread is the one that crashed (backend.crash_probe) unless
+        something selected another thread since; then the running goroutines are listed (a crash runs
+        on a thread, and few goroutines do), which also fills Delve's goroutine cache for the grouped
+        pass that follows.
+        """
         crashing = self.crashing_id
         if crashing is None:
             return None
@@ -419,6 +424,13 @@ class GoroutineExplorer:
         current: Mapping[str, Any] | None = state.get("currentGoroutine")
         if current and int(current.get("id", -1)) == crashing:
             return current
+        result = await self._api.rpc.call(
+            "ListGoroutines", {"Start": 0, "Count": 0, "Filters": [{"Kind": GOROUTINE_FIELD_RUNNING}]}
+        )
+        for data in result.get("Goroutines") or ():
+            if int(data.get("id", -1)) == crashing:
+                found: Mapping[str, Any] = data
+                return found
         return None
 
     async def _fast_grouped(self, query: GoroutinesQuery) -> dict[str, Any] | None:

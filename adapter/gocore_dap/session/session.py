@@ -57,6 +57,9 @@ _ARGUMENTS = "arguments"
 REPL_CONFIG = LoadConfig(max_variable_recurse=1, max_string_len=4096, max_array_values=64)
 CLIPBOARD_CONFIG = LoadConfig(max_variable_recurse=1, max_string_len=1 << 20, max_array_values=64)
 READ_MEMORY_CHUNK = 1000  # Delve's ExamineMemory limit per call
+# How many goroutines the thread list holds unless the launch configuration says otherwise:
+# editors slow down past about a thousand threads; the explorer serves the rest.
+DEFAULT_MAX_THREADS = 1000
 
 
 @attrs.frozen
@@ -89,6 +92,7 @@ class CoreSession:
         self._vars: Handles[VarContainer] = Handles(start=1 << 20)
         self._stack_depth = 50
         self._terminated_sent = False
+        self._said_thread_cap = False
 
     @property
     def state(self) -> SessionState:
@@ -273,29 +277,45 @@ class CoreSession:
     async def thread_entries(self) -> list[ThreadEntry]:
         view = self._need_target()
         assert self.crash is not None and self.launch_args is not None
-        crashed_g = self.crash.crashing_goroutine_id
+        crash = self.crash
+        limit = self.launch_args.max_threads or DEFAULT_MAX_THREADS
         entries: list[ThreadEntry] = []
-        if not crashed_g:
-            entries.append(await view.os_thread_entry(self.crash.crashing_thread_id, crashed=True))
-        goroutines = await view.goroutines()
+        crashed_g = crash.crashing_goroutine_id
+        if crashed_g:
+            # Name the crasher after its first user frame on our own stack: Delve's user
+            # location stops at the signal frames when the crash came from C code.
+            frames = await view.stack(crashed_g, self._stack_depth)
+            user = view.first_user_frame(frames)
+            function = frames[user].location.function_name if user is not None else ""
+            state = crash.goroutine_state or "running"
+            entries.append(
+                ThreadEntry(
+                    dap_id=crashed_g,
+                    name=presentation.goroutine_thread_name(crashed_g, state, function, crashed=True),
+                    goroutine_id=crashed_g,
+                    lwp=None,
+                )
+            )
+        else:
+            entries.append(await view.os_thread_entry(crash.crashing_thread_id, crashed=True))
+        goroutines, more = await view.first_goroutines(limit)
         hide_system = self.launch_args.hide_system_goroutines
-        first: list[ThreadEntry] = []
-        rest: list[ThreadEntry] = []
         for g in goroutines:
             if g.id == crashed_g:
-                # Name the crasher after its first user frame on our own stack: Delve's user
-                # location stops at the signal frames when the crash came from C code.
-                frames = await view.stack(g.id, self._stack_depth)
-                user = view.first_user_frame(frames)
-                function = frames[user].location.function_name if user is not None else None
-                first.append(view.goroutine_entry(g, crashed=True, function=function))
                 continue
-            if hide_system and presentation.is_system_goroutine(
-                g.start_loc.function_name if g.start_loc else ""
-            ):
+            if hide_system and presentation.is_system_goroutine(g.start_loc.function_name if g.start_loc else ""):
                 continue
-            rest.append(view.goroutine_entry(g, crashed=False))
-        return entries + first + rest
+            entries.append(view.goroutine_entry(g, crashed=False))
+        if more and not self._said_thread_cap:
+            self._said_thread_cap = True
+            await self._output(
+                f"gocore-dap: this core has more than {limit} goroutines. The thread list shows the crashing "
+                f"one and the first {len(entries) - 1} user goroutines; the Goroutines view (the 'goroutines' "
+                "request) lists, filters and groups all of them, and every goroutine's stack can still be read. "
+                "Raise the launch attribute 'maxThreads' to list more here.\n",
+                category="important",
+            )
+        return entries
 
     async def threads(self) -> list[m.Thread]:
         return [m.Thread(id=e.dap_id, name=e.name) for e in await self.thread_entries()]
@@ -346,14 +366,11 @@ class CoreSession:
         )
 
     async def _check_thread(self, thread_id: int) -> None:
-        assert self.view is not None and self.crash is not None
+        """OS threads are checked here; a goroutine id is checked by Delve when its stack is read."""
+        assert self.view is not None
         lwp = presentation.lwp_of_dap_id(thread_id)
-        if lwp is not None:
-            if not any(t.id == lwp for t in await self.view.threads()):
-                raise DapError(ErrorId.UNKNOWN_THREAD, variables={"id": str(thread_id)})
-            return
-        if await self.view.goroutine(thread_id) is None:
-            raise DapError(ErrorId.UNKNOWN_THREAD, variables={"id": str(thread_id)})
+        if lwp is not None and not any(t.id == lwp for t in await self.view.threads()):
+            raise DapError(ErrorId.UNKNOWN_THREAD, id=thread_id)
 
     def _frame(self, frame_id: int) -> FrameRef:
         ref = self._frames.get(frame_id)

@@ -1,0 +1,101 @@
+"""The crash report as data: what `collect` gathers and every renderer shows.
+
+Its JSON form (`Report.to_json`) is the `--format json` output, documented by report-schema.json next
+to this module; `SCHEMA_VERSION` changes only when a key changes meaning or disappears.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import attrs
+
+__all__ = ["SCHEMA_VERSION", "Report", "ReportFrame", "SourceLine"]
+
+SCHEMA_VERSION = 1
+
+
+@attrs.frozen
+class SourceLine:
+    line: int
+    text: str
+
+
+@attrs.frozen
+class ReportFrame:
+    """One frame of the crashing goroutine's (or thread's) stack, with its source line when the file
+    is on this machine."""
+
+    function: str
+    file: str
+    line: int
+    runtime: bool  # the Go runtime's own frame (goviews.frames.is_runtime_internal)
+    source: str | None = None
+    context: tuple[SourceLine, ...] = ()  # a few lines around `line`, for the frame that crashed
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"function": self.function, "file": self.file, "line": self.line,
+                               "runtime": self.runtime}  # fmt: skip
+        if self.source is not None:
+            out["source"] = self.source
+        if self.context:
+            out["context"] = [{"line": c.line, "text": c.text} for c in self.context]
+        return out
+
+
+@attrs.frozen
+class Report:
+    program: str
+    core: str
+    generated_at: str  # RFC 3339, UTC
+    generator_version: str
+    # The crashSummary body (docs/custom-requests.md) without program/core.
+    crash: Mapping[str, Any]
+    # What the runtime printed before the traceback (`panic: ...` and the lines around it).
+    runtime_report: str
+    crashing_goroutine_id: int | None
+    crashing_thread_id: int
+    crashing_state: str | None
+    frames: Sequence[ReportFrame]
+    group_by: str
+    # The goroutines body of the grouped request (total, totalGroups, approximate, groups).
+    goroutines: Mapping[str, Any]
+    warnings: Sequence[str] = ()
+    notes: Sequence[str] = ()
+
+    @property
+    def headline(self) -> str:
+        return str(self.crash.get("headline", ""))
+
+    @property
+    def groups(self) -> list[Mapping[str, Any]]:
+        return list(self.goroutines.get("groups") or [])
+
+    def to_json(self) -> dict[str, Any]:
+        crash = {k: v for k, v in self.crash.items() if k not in ("program", "core")}
+        crash["report"] = self.runtime_report
+        stack: dict[str, Any] = {"threadId": self.crashing_thread_id,
+                                 "frames": [f.to_json() for f in self.frames]}  # fmt: skip
+        if self.crashing_goroutine_id is not None:
+            stack["goroutineId"] = self.crashing_goroutine_id
+        if self.crashing_state is not None:
+            stack["state"] = self.crashing_state
+        return {
+            "schemaVersion": SCHEMA_VERSION,
+            "generator": {"name": "gocore-dap", "version": self.generator_version},
+            "generatedAt": self.generated_at,
+            "program": self.program,
+            "core": self.core,
+            "crash": crash,
+            "crashingStack": stack,
+            "goroutines": {
+                "groupBy": self.group_by,
+                "total": self.goroutines.get("total", 0),
+                "totalGroups": self.goroutines.get("totalGroups", 0),
+                "approximate": bool(self.goroutines.get("approximate", False)),
+                "groups": self.groups,
+            },
+            "warnings": list(self.warnings),
+            "notes": list(self.notes),
+        }

@@ -1,0 +1,153 @@
+"""The report for a terminal: a crash card, the crashing stack with its source, the bucket table.
+
+Colour (ANSI) only when asked: the caller decides from the TTY and NO_COLOR (`report.should_color`).
+Runtime frames are dimmed, the headline is red, the crashing goroutine's bucket is marked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from gocore_dap.report.model import Report
+
+__all__ = ["render_text"]
+
+# Buckets listed in the table; the rest are summed in one line.
+TEXT_MAX_GROUPS = 40
+_STATE_WIDTH = 24
+
+
+class _Style:
+    def __init__(self, color: bool) -> None:
+        self.color = color
+
+    def _wrap(self, code: str, text: str) -> str:
+        return f"\x1b[{code}m{text}\x1b[0m" if self.color and text else text
+
+    def bold(self, text: str) -> str:
+        return self._wrap("1", text)
+
+    def dim(self, text: str) -> str:
+        return self._wrap("2", text)
+
+    def red(self, text: str) -> str:
+        return self._wrap("1;31", text)
+
+    def yellow(self, text: str) -> str:
+        return self._wrap("33", text)
+
+    def cyan(self, text: str) -> str:
+        return self._wrap("36", text)
+
+
+def _clean(text: str) -> str:
+    """Control characters from the core (a panic value can hold anything) must not drive the terminal."""
+    return "".join(ch if ch in "\n\t" or (ch >= " " and ch != "\x7f") else f"\\x{ord(ch):02x}" for ch in text)
+
+
+def _states(states: Mapping[str, int]) -> str:
+    parts = sorted(states.items(), key=lambda item: (-item[1], item[0]))
+    if len(parts) == 1:
+        return parts[0][0]
+    return ", ".join(f"{name} {count:,}" for name, count in parts)
+
+
+def _build_line(build: Mapping[str, Any]) -> str:
+    module = build.get("mainModule") or {}
+    text = f"{module.get('path') or '?'} {module.get('version') or ''}".strip()
+    revision = build.get("vcsRevision")
+    if revision:
+        text += f", revision {revision[:12]}"
+        if build.get("vcsModified"):
+            text += " (modified)"
+    if build.get("vcsTime"):
+        text += f", {build['vcsTime']}"
+    if build.get("trimpath"):
+        text += ", -trimpath"
+    return text
+
+
+def render_text(report: Report, *, color: bool = False) -> str:
+    s = _Style(color)
+    crash = report.crash
+    lines: list[str] = []
+    rule = "=" * 78
+    lines.append(rule)
+    lines.append(s.red(_clean(report.headline)))
+    lines.append(rule)
+    who = "none (the crash ran on a thread without a goroutine)"
+    if report.crashing_goroutine_id is not None:
+        who = f"goroutine {report.crashing_goroutine_id} [{report.crashing_state or '?'}]"
+    rows = [
+        ("kind", str(crash.get("kind", ""))),
+        ("crashed in", f"{who}, thread {report.crashing_thread_id}"),
+    ]
+    signal = crash.get("signal")
+    if signal:
+        rows.append(("signal", f"{signal.get('name') or signal.get('number')} code={signal.get('code'):#x} "
+                               f"addr={signal.get('addr'):#x} pc={signal.get('pc'):#x}"))  # fmt: skip
+    rows += [
+        ("go", str(crash.get("goVersion", ""))),
+        ("module", _build_line(crash.get("build") or {})),
+        ("goroutines", f"{crash.get('goroutineCount', 0):,}"),
+        ("program", report.program),
+        ("core", report.core),
+    ]
+    for name, value in rows:
+        lines.append(f"  {s.bold(f'{name:<11}')} {_clean(value)}")
+    message_lines = report.runtime_report.splitlines()
+    if len(message_lines) > 1:
+        lines.append("")
+        lines.extend(f"  {_clean(line)}" for line in message_lines)
+    for warning in report.warnings:
+        lines.append(s.yellow(f"warning: {_clean(warning)}"))
+
+    lines.append("")
+    title = "Crashing goroutine" if report.crashing_goroutine_id is not None else "Crashing thread"
+    lines.append(s.bold(f"{title}:"))
+    for frame in report.frames:
+        name = f"  {frame.function}(...)"
+        where = f"      {frame.file}:{frame.line}"
+        if frame.runtime:
+            lines.append(s.dim(_clean(name)))
+            lines.append(s.dim(_clean(where)))
+            continue
+        lines.append(_clean(name))
+        lines.append(s.cyan(_clean(where)))
+        if frame.context:
+            for src in frame.context:
+                marker = ">" if src.line == frame.line else " "
+                text = f"      {marker} {src.line:5d} | {src.text}"
+                lines.append(s.bold(_clean(text)) if src.line == frame.line else s.dim(_clean(text)))
+        elif frame.source is not None:
+            lines.append(s.dim(_clean(f"        {frame.source.strip()}")))
+
+    goroutines = report.goroutines
+    groups = report.groups
+    exactness = "approximate" if goroutines.get("approximate") else "exact"
+    lines.append("")
+    lines.append(
+        s.bold(f"Goroutines grouped by {report.group_by}: {goroutines.get('total', 0):,} goroutines in "
+               f"{goroutines.get('totalGroups', 0):,} groups ({exactness})")  # fmt: skip
+    )
+    lines.append(f"  {'COUNT':>8}  {'STATE':<{_STATE_WIDTH}}  WHERE")
+    for group in groups[:TEXT_MAX_GROUPS]:
+        state = _states(group.get("states") or {})
+        if len(state) > _STATE_WIDTH:
+            state = state[: _STATE_WIDTH - 3] + "..."
+        line = f"  {group.get('count', 0):>8,}  {state:<{_STATE_WIDTH}}  {group.get('label', '')}"
+        if group.get("containsCrashing"):
+            line = s.yellow(_clean(line + "   <- crashed here"))
+        else:
+            line = _clean(line)
+        lines.append(line)
+    hidden = groups[TEXT_MAX_GROUPS:]
+    more_groups = int(goroutines.get("totalGroups", 0)) - min(len(groups), TEXT_MAX_GROUPS)
+    if more_groups > 0:
+        more = sum(int(g.get("count", 0)) for g in hidden)
+        counted = f" ({more:,} goroutines listed in the JSON/HTML report)" if more else ""
+        lines.append(s.dim(f"  ... {more_groups:,} more groups{counted}"))
+    for note in report.notes:
+        lines.append(s.dim(f"note: {_clean(note)}"))
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,389 @@
+// End-to-end test in real VS Code: code-server 4.100.3 (VS Code 1.100.3) in headless Debian Chromium, driven
+// by playwright-core. Run by tests/e2e/test_vscode_e2e.py (which builds the core and the .vsix and passes
+// them in the environment); can be run by hand too:
+//   GOCORE_E2E_PROGRAM=... GOCORE_E2E_CORE=... GOCORE_E2E_VSIX=... GOCORE_DAP_PATH=... \
+//     node --test editor-extension/e2e/vscode.e2e.test.mjs
+// Scenario 1 (F5): a workspace whose launch.json points at the core; F5; the Call Stack shows the crashing
+// goroutine paused on its first user frame, the Goroutines view shows the buckets with the crasher's first,
+// the crash message is visible (exception widget, status bar, view header); clicking another goroutine
+// selects it in the Call Stack.
+// Scenario 2 ("Go: Open Core Dump…"): no launch.json; the command palette, the core path typed into the
+// file dialog, the executable named in the core picked from the list.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, execFileSync } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const codeServer = path.join(here, "node_modules", ".bin", "code-server");
+const env = process.env;
+const STEP = 60_000;
+
+const inputs = {
+  program: env.GOCORE_E2E_PROGRAM,
+  core: env.GOCORE_E2E_CORE,
+  vsix: env.GOCORE_E2E_VSIX,
+  adapter: env.GOCORE_DAP_PATH,
+  headline: env.GOCORE_E2E_HEADLINE,
+  sourceFile: env.GOCORE_E2E_SOURCE,
+  line: env.GOCORE_E2E_LINE ? Number(env.GOCORE_E2E_LINE) : undefined,
+  userFunction: env.GOCORE_E2E_FUNCTION,
+  artifacts: env.GOCORE_E2E_ARTIFACTS ?? path.resolve(here, "..", "..", "test-artifacts", "e2e"),
+  readmeShot: env.GOCORE_E2E_README_SHOT,
+  chromium: env.GOCORE_E2E_CHROMIUM ?? "/usr/bin/chromium",
+};
+
+const missing = [
+  ["GOCORE_E2E_PROGRAM", inputs.program],
+  ["GOCORE_E2E_CORE", inputs.core],
+  ["GOCORE_E2E_VSIX", inputs.vsix],
+  ["GOCORE_DAP_PATH", inputs.adapter],
+  ["code-server (editor-extension/scripts/setup-e2e.sh)", fs.existsSync(codeServer) ? codeServer : undefined],
+  ["chromium (editor-extension/scripts/setup-e2e.sh)", fs.existsSync(inputs.chromium) ? inputs.chromium : undefined],
+]
+  .filter(([, v]) => !v)
+  .map(([k]) => k);
+const strict = env.CI === "true" || env.GOCORE_TEST_STRICT === "1";
+if (missing.length > 0 && strict) {
+  test("e2e inputs are available", () => assert.fail(`missing: ${missing.join(", ")} (CI=true: a missing tool fails the run)`));
+}
+const skip = missing.length > 0 && !strict ? `missing: ${missing.join(", ")}` : false;
+
+async function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForHttp(url, child, ms) {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (child.exitCode !== null) {
+      throw new Error(`code-server exited with code ${child.exitCode}`);
+    }
+    try {
+      const r = await fetch(url);
+      if (r.ok) {
+        return;
+      }
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${url} did not answer within ${ms / 1000} s`);
+}
+
+/** One code-server with the extension installed from the .vsix, in a throw-away user-data dir. */
+class VSCode {
+  constructor(name) {
+    this.name = name;
+    this.root = fs.mkdtempSync(path.join(os.tmpdir(), `gocore-e2e-${name}-`));
+    this.userData = path.join(this.root, "user-data");
+    this.extensions = path.join(this.root, "extensions");
+    this.workspace = path.join(this.root, "workspace");
+    this.log = [];
+    fs.mkdirSync(path.join(this.userData, "User"), { recursive: true });
+    fs.mkdirSync(path.join(this.workspace, ".vscode"), { recursive: true });
+    fs.writeFileSync(
+      path.join(this.userData, "User", "settings.json"),
+      JSON.stringify(
+        {
+          "workbench.startupEditor": "none",
+          "workbench.tips.enabled": false,
+          "workbench.enableExperiments": false,
+          "telemetry.telemetryLevel": "off",
+          "extensions.autoCheckUpdates": false,
+          "extensions.autoUpdate": false,
+          "update.mode": "none",
+          "security.workspace.trust.enabled": false,
+          "workbench.colorTheme": "Default Dark Modern",
+          "window.commandCenter": false,
+          "chat.commandCenter.enabled": false,
+          "workbench.secondarySideBar.defaultVisibility": "hidden",
+          "editor.minimap.enabled": false,
+        },
+        null,
+        2,
+      ),
+    );
+    fs.writeFileSync(path.join(this.root, "config.yaml"), "auth: none\ncert: false\n");
+  }
+
+  async start() {
+    execFileSync(codeServer, ["--user-data-dir", this.userData, "--extensions-dir", this.extensions, "--install-extension", inputs.vsix, "--force"], {
+      stdio: "pipe",
+      timeout: STEP,
+    });
+    this.port = await freePort();
+    this.child = spawn(
+      codeServer,
+      [
+        "--config",
+        path.join(this.root, "config.yaml"),
+        "--user-data-dir",
+        this.userData,
+        "--extensions-dir",
+        this.extensions,
+        "--bind-addr",
+        `127.0.0.1:${this.port}`,
+        "--auth",
+        "none",
+        "--disable-telemetry",
+        "--disable-update-check",
+        "--disable-workspace-trust",
+        "--disable-getting-started-override",
+        "--ignore-last-opened",
+      ],
+      // The extension host inherits this environment: GOCORE_DAP_PATH tells the extension where the adapter is.
+      { env: { ...env, GOCORE_DAP_PATH: inputs.adapter }, stdio: ["ignore", "pipe", "pipe"], detached: false },
+    );
+    for (const stream of [this.child.stdout, this.child.stderr]) {
+      stream.on("data", (chunk) => this.log.push(chunk.toString()));
+    }
+    await waitForHttp(`http://127.0.0.1:${this.port}/healthz`, this.child, STEP);
+  }
+
+  url() {
+    return `http://127.0.0.1:${this.port}/?folder=${encodeURIComponent(this.workspace)}`;
+  }
+
+  stop() {
+    if (this.child && this.child.exitCode === null) {
+      this.child.kill("SIGTERM");
+    }
+    if (env.GOCORE_E2E_KEEP !== "1") {
+      fs.rmSync(this.root, { recursive: true, force: true });
+    }
+  }
+}
+
+async function launchBrowser() {
+  return chromium.launch({
+    executablePath: inputs.chromium,
+    headless: true,
+    // Debian chromium as root: no sandbox; nothing that phones home.
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"],
+  });
+}
+
+async function openWorkbench(browser, vscode) {
+  const context = await browser.newContext({ viewport: { width: 1400, height: 860 } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(STEP);
+  await page.goto(vscode.url());
+  await page.locator(".monaco-workbench").waitFor();
+  await page.locator(".part.statusbar").waitFor();
+  // Let the workbench settle (extensions scanned, explorer rendered) before sending keys.
+  await page.locator(".explorer-folders-view, .explorer-viewlet, .pane-header").first().waitFor();
+  await page.waitForTimeout(1500);
+  return page;
+}
+
+async function shot(page, name) {
+  fs.mkdirSync(inputs.artifacts, { recursive: true });
+  const file = path.join(inputs.artifacts, `${name}.png`);
+  await page.screenshot({ path: file });
+  return file;
+}
+
+/** The pane of a view in the Run and Debug container, expanded. */
+async function pane(page, title) {
+  const header = page.locator(".pane-header", { hasText: new RegExp(`^\\s*${title}`, "i") }).first();
+  await header.waitFor();
+  if ((await header.getAttribute("aria-expanded")) !== "true") {
+    await header.click();
+  }
+  return page.locator(".pane", { has: header });
+}
+
+async function editorLine(page) {
+  const text = await page.locator('[id="status.editor.selection"]').innerText({ timeout: STEP });
+  const m = /Ln (\d+)/.exec(text);
+  return m ? Number(m[1]) : undefined;
+}
+
+async function expectCrashShown(page, label) {
+  // Paused: the top stack frame's decoration in the editor and the debug toolbar.
+  await page.locator(".debug-toolbar").waitFor();
+  await page.locator(".debug-top-stack-frame, .debug-top-stack-frame-line").first().waitFor();
+
+  // The Call Stack: the crashing goroutine, paused on the exception, its first user frame selected.
+  const callStack = page.locator(".debug-call-stack");
+  await callStack.waitFor();
+  await page.waitForFunction(() => /\(crashed\)/.test(document.querySelector(".debug-call-stack")?.textContent ?? ""), undefined, { timeout: STEP });
+  const stackText = await callStack.innerText();
+  assert.match(stackText, /goroutine \d+ \[running\][^\n]*\(crashed\)/, `${label}: Call Stack shows the crashing goroutine:\n${stackText}`);
+  assert.match(stackText, /paused on exception/i, `${label}: paused on the exception:\n${stackText}`);
+  if (inputs.userFunction) {
+    const selected = await callStack.locator(".monaco-list-row.selected, .monaco-list-row.focused").first().innerText();
+    assert.ok(selected.includes(inputs.userFunction), `${label}: the selected frame is the first user frame ${inputs.userFunction}, not: ${selected}`);
+  }
+
+  // The editor: the crashing line of the source, with the exception widget carrying the crash message.
+  if (inputs.sourceFile) {
+    const tab = page.locator(".tab.active");
+    await tab.waitFor();
+    assert.equal((await tab.innerText()).split("\n")[0].trim(), path.basename(inputs.sourceFile), `${label}: the editor shows ${inputs.sourceFile}`);
+  }
+  if (inputs.line) {
+    await page.waitForFunction(
+      (want) => (document.getElementById("status.editor.selection")?.textContent ?? "").includes(`Ln ${want},`),
+      inputs.line,
+      { timeout: STEP },
+    );
+    assert.equal(await editorLine(page), inputs.line);
+  }
+  const widget = page.locator(".exception-widget");
+  await widget.waitFor();
+  const widgetText = await widget.innerText();
+  if (inputs.headline) {
+    assert.ok(widgetText.includes(inputs.headline), `${label}: exception widget shows "${inputs.headline}":\n${widgetText}`);
+    // The status bar item.
+    await page.locator(".statusbar-item", { hasText: inputs.headline }).first().waitFor();
+  }
+
+  // The Goroutines view: opened by the extension, buckets with counts, the crasher's bucket first and expanded.
+  const view = await pane(page, "Goroutines");
+  const rows = view.locator(".monaco-list-row");
+  await rows.first().waitFor();
+  await page.waitForFunction(() => {
+    const panes = [...document.querySelectorAll(".pane")].filter((p) => /Goroutines/i.test(p.querySelector(".pane-header")?.textContent ?? ""));
+    return panes.length > 0 && panes[0].querySelectorAll(".monaco-list-row").length >= 3;
+  }, undefined, { timeout: STEP });
+  const texts = await rows.allInnerTexts();
+  const first = texts[0].replace(/\s+/g, " ");
+  assert.match(first, /crashed · ×1 · running/, `${label}: the first bucket is the crasher's: ${first}`);
+  if (inputs.userFunction) {
+    assert.ok(first.includes(inputs.userFunction.replace(/^.*\//, "")), `${label}: first bucket ${first}`);
+  }
+  assert.equal(await rows.first().getAttribute("aria-expanded"), "true", `${label}: the crasher's bucket is expanded`);
+  assert.ok(texts.some((t) => /goroutine \d+/.test(t) && /crashed/.test(t)), `${label}: the crashing goroutine is listed in its bucket:\n${texts.join("\n")}`);
+  const buckets = texts.filter((t) => /×\d/.test(t));
+  assert.ok(buckets.length >= 2, `${label}: several buckets:\n${texts.join("\n")}`);
+  if (inputs.headline) {
+    const viewText = await view.innerText();
+    assert.ok(viewText.includes(inputs.headline), `${label}: the Goroutines view header shows the crash:\n${viewText}`);
+  }
+  return { view, texts };
+}
+
+describe("gocore-dap in VS Code (code-server 4.100.3, headless Chromium)", { skip }, () => {
+  let browser;
+  const servers = [];
+
+  before(async () => {
+    browser = await launchBrowser();
+  });
+
+  after(async () => {
+    await browser?.close();
+    for (const s of servers) {
+      s.stop();
+    }
+  });
+
+  test("F5 on a launch.json that points at a core shows the crash, the crashing goroutine and the Goroutines view", async () => {
+    const vscode = new VSCode("f5");
+    servers.push(vscode);
+    fs.writeFileSync(
+      path.join(vscode.workspace, ".vscode", "launch.json"),
+      JSON.stringify(
+        {
+          version: "0.2.0",
+          configurations: [{ name: "Open Go core dump", type: "go-core", request: "launch", program: inputs.program, coreFilePath: inputs.core }],
+        },
+        null,
+        2,
+      ),
+    );
+    await vscode.start();
+    const page = await openWorkbench(browser, vscode);
+    try {
+      await page.keyboard.press("Control+Shift+D");
+      await page.locator(".debug-start-action, .start-debug-action-item, .debug-view-content").first().waitFor();
+      await page.keyboard.press("F5");
+      const { view, texts } = await expectCrashShown(page, "F5");
+      await shot(page, "01-f5-crash");
+
+      // Clicking a goroutine of another bucket selects it in the Call Stack and opens its frame.
+      const otherBucket = view.locator(".monaco-list-row", { hasNotText: "crashed" }).filter({ hasText: "×" }).first();
+      const bucketLabel = (await otherBucket.locator(".label-name, .monaco-highlighted-label").first().innerText()).trim();
+      await otherBucket.click();
+      const member = view.locator(".monaco-list-row", { hasText: /^\s*goroutine \d+/ }).filter({ hasNotText: "crashed" }).first();
+      await member.waitFor();
+      const memberText = (await member.innerText()).replace(/\s+/g, " ");
+      const id = /goroutine (\d+)/.exec(memberText)?.[1];
+      assert.ok(id, memberText);
+      await member.click();
+      await page.waitForFunction(
+        (want) => {
+          const sel = document.querySelector(".debug-call-stack .monaco-list-row.selected, .debug-call-stack .monaco-list-row.focused");
+          return (sel?.textContent ?? "").includes(want);
+        },
+        bucketLabel.replace(/^.*\//, ""),
+        { timeout: STEP },
+      );
+      const callStack = await page.locator(".debug-call-stack").innerText();
+      assert.match(callStack, new RegExp(`goroutine ${id} \\[`), `goroutine ${id} is expanded in the Call Stack:\n${callStack}`);
+      await shot(page, "02-goroutine-selected");
+
+      if (inputs.readmeShot) {
+        // Back to the crash for the README picture.
+        await view.locator(".monaco-list-row", { hasText: "crashed" }).nth(1).click();
+        await page.locator(".exception-widget").waitFor();
+        await page.waitForTimeout(500);
+        fs.mkdirSync(path.dirname(inputs.readmeShot), { recursive: true });
+        await page.screenshot({ path: inputs.readmeShot });
+      }
+      void texts;
+    } catch (error) {
+      await shot(page, "f5-failure").catch(() => undefined);
+      error.message += `\n--- code-server log (tail) ---\n${vscode.log.join("").split("\n").slice(-30).join("\n")}`;
+      throw error;
+    }
+  });
+
+  test('"Go: Open Core Dump…" without a launch.json: pick the core, then the executable named in the core', async () => {
+    const vscode = new VSCode("command");
+    servers.push(vscode);
+    await vscode.start();
+    const page = await openWorkbench(browser, vscode);
+    try {
+      await page.keyboard.press("F1");
+      const input = page.locator(".quick-input-widget input");
+      await input.waitFor();
+      await input.fill(">Go: Open Core Dump");
+      await page.locator(".quick-input-list .monaco-list-row", { hasText: "Open Core Dump" }).first().waitFor();
+      await page.keyboard.press("Enter");
+      // code-server's file dialog is a quick input with a path box.
+      await page.locator(".quick-input-widget", { hasText: /Select a Go core dump|Open Core Dump/ }).first().waitFor();
+      await input.fill(inputs.core);
+      await page.waitForTimeout(300);
+      await page.keyboard.press("Enter");
+      // The executables: the one named in the core comes first.
+      const named = page.locator(".quick-input-list .monaco-list-row", { hasText: "named in the core" }).first();
+      await named.waitFor();
+      const firstRow = (await page.locator(".quick-input-list .monaco-list-row").first().innerText()).replace(/\s+/g, " ");
+      assert.ok(firstRow.includes(path.basename(inputs.program)) && firstRow.includes("named in the core"), firstRow);
+      await shot(page, "03-pick-executable");
+      await page.keyboard.press("Enter");
+      await expectCrashShown(page, "Open Core Dump");
+      await shot(page, "04-open-core-dump-crash");
+    } catch (error) {
+      await shot(page, "command-failure").catch(() => undefined);
+      error.message += `\n--- code-server log (tail) ---\n${vscode.log.join("").split("\n").slice(-30).join("\n")}`;
+      throw error;
+    }
+  });
+});
