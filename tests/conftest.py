@@ -12,6 +12,11 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 
+# Every process this test run starts inherits this mark, orphans included (they keep their
+# environment when re-parented to init), so the leak check counts this run's dlv and nobody else's.
+RUN_MARK = f"GOCORE_DAP_TEST_RUN={os.getpid()}"
+os.environ["GOCORE_DAP_TEST_RUN"] = str(os.getpid())
+
 
 def dlv_pids() -> set[int]:
     pids: set[int] = set()
@@ -32,7 +37,13 @@ def dlv_pids() -> set[int]:
             )
         except OSError:
             continue
-        if state != "Z":  # a zombie is already dead; its parent reaps it
+        if state == "Z":  # a zombie is already dead; its parent reaps it
+            continue
+        try:
+            environ = Path(f"/proc/{entry}/environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if RUN_MARK.encode() in environ:
             pids.add(int(entry))
     return pids
 

@@ -18,7 +18,8 @@ node_major=$(node -p 'process.versions.node.split(".")[0]')
 ((node_major >= 20)) || die "Node.js >= 20 is needed (node:test, fetch); this is $(node -v)."
 
 if command -v flock >/dev/null 2>&1; then
-  exec 9>"$ext/.build.lock"
+  # The lock lives outside the work tree (nothing to ignore or commit), one per checkout.
+  exec 9>"${TMPDIR:-/tmp}/gocore-dap-extension-build-$(printf '%s' "$ext" | sha256sum | cut -c1-16).lock"
   flock -n 9 || {
     say "waiting for another build in this checkout ..."
     flock 9

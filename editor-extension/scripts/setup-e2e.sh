@@ -27,7 +27,8 @@ node_major=$(node -p 'process.versions.node.split(".")[0]')
 
 # Two runs at once (pytest and test.sh, or two engineers) must not race npm.
 if command -v flock >/dev/null 2>&1; then
-  exec 9>"$e2e/.setup.lock"
+  # The lock lives outside the work tree (nothing to ignore or commit), one per checkout.
+  exec 9>"${TMPDIR:-/tmp}/gocore-dap-setup-e2e-$(printf '%s' "$e2e" | sha256sum | cut -c1-16).lock"
   flock -n 9 || {
     say "waiting for another setup-e2e in this checkout ..."
     flock 9

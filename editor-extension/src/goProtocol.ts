@@ -28,7 +28,9 @@ export interface GoGoroutineGroup {
   label: string;
   count: number;
   states: Record<string, number>;
-  representative: GoGoroutine;
+  /** Present when `states` and `memberIds` come from a sample of this many members. */
+  statesSampled?: number;
+  representative?: GoGoroutine;
   stack: GoLocation[];
   memberIds: number[];
   containsCrashing: boolean;

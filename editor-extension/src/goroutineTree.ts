@@ -219,7 +219,7 @@ export function statesSummary(states: Record<string, number>): string {
 function dominantState(group: GoGoroutineGroup): string {
   const entries = Object.entries(group.states);
   if (entries.length === 0) {
-    return group.representative.state;
+    return group.representative?.state ?? "";
   }
   return entries.sort((a, b) => b[1] - a[1])[0][0];
 }
@@ -261,7 +261,7 @@ export function groupTooltip(group: GoGoroutineGroup, groupBy: GroupBy): string 
   const lines = [
     `**${plural(group.count, "goroutine")}** grouped by ${groupByTitle(groupBy)}${group.containsCrashing ? " — **contains the crashing goroutine**" : ""}`,
     "",
-    `States: ${statesSummary(group.states)}`,
+    `States: ${statesSummary(group.states)}${group.statesSampled ? ` (of a sample of ${group.statesSampled.toLocaleString("en-US")})` : ""}`,
     "",
   ];
   if (group.stack.length > 0) {
@@ -273,7 +273,7 @@ export function groupTooltip(group: GoGoroutineGroup, groupBy: GroupBy): string 
       lines.push(`... ${group.stack.length - 30} more frames`);
     }
     lines.push("```");
-  } else {
+  } else if (group.representative) {
     lines.push(`At ${locationLine(group.representative.userLocation)}`);
   }
   return lines.join("\n");
@@ -466,9 +466,12 @@ export class GoroutineTreeModel {
     if (start === 0 && crashAt > 0) {
       page.unshift(...page.splice(crashAt, 1));
     }
+    // `total` counts every goroutine that matches the filter; the group's own size is its `count` (the
+    // answer to a `group` request carries that group alone in `groups`).
+    const self = (body.groups ?? []).find((g) => g.key === node.group.key);
     node.members = {
       items: [...items, ...page.map((g) => this.goroutineNode(g, node))],
-      total: body.total,
+      total: self?.count ?? node.group.count,
       loaded: true,
     };
   }
@@ -543,8 +546,8 @@ export class GoroutineTreeModel {
         const g = node.group;
         const rep = g.representative;
         const crashed = g.containsCrashing;
-        const label = g.label || shortFunction(rep.userLocation.function);
-        const where = this.groupBy === "stack" || this.groupBy === "location" ? shortLocation(rep.userLocation) : "";
+        const label = g.label || (rep ? shortFunction(rep.userLocation.function) : g.key);
+        const where = rep && (this.groupBy === "stack" || this.groupBy === "location") ? shortLocation(rep.userLocation) : "";
         const parts = [`×${g.count.toLocaleString("en-US")}`, statesSummary(g.states)];
         if (where && !label.includes(where)) {
           parts.push(where);
@@ -628,6 +631,6 @@ export class GoroutineTreeModel {
 /** The text of a group's stack, as in a Go traceback (for "Copy Stack"). */
 export function stackText(group: GoGoroutineGroup): string {
   const head = `${group.count} goroutine${group.count === 1 ? "" : "s"} [${statesSummary(group.states)}]:`;
-  const frames = group.stack.length > 0 ? group.stack : [group.representative.userLocation];
+  const frames = group.stack.length > 0 ? group.stack : group.representative ? [group.representative.userLocation] : [];
   return [head, ...frames.flatMap((loc) => [loc.function + "(...)", `\t${loc.file}:${loc.line}`])].join("\n") + "\n";
 }

@@ -49,6 +49,7 @@ export class GoroutinesView implements vscode.TreeDataProvider<TreeNode>, vscode
   private readonly view: vscode.TreeView<TreeNode>;
   private readonly disposables: vscode.Disposable[] = [];
   private info: SessionInfo | undefined;
+  private shownKey: string | undefined;
   private rootLoad: Promise<void> | undefined;
   private error: string | undefined;
   private readonly seenStates = new Set<string>(COMMON_STATES);
@@ -98,13 +99,13 @@ export class GoroutinesView implements vscode.TreeDataProvider<TreeNode>, vscode
 
   // --- session ---------------------------------------------------------------------------------------------
 
-  private onSessionChange(changed: SessionInfo | undefined): void {
+  private onSessionChange(_changed: SessionInfo | undefined): void {
     const current = this.sessions.current();
-    const switched = current?.session.id !== this.info?.session.id;
-    const wasStopped = Boolean(this.info?.stopped);
     this.info = current;
-    this.updateHeader();
-    if (switched || (current?.stopped && !wasStopped)) {
+    // What the tree shows: this session at this stop. Anything else means reloading.
+    const key = current?.stopped ? `${current.session.id}#${current.stops}` : current ? `${current.session.id}#-` : undefined;
+    if (key !== this.shownKey) {
+      this.shownKey = key;
       this.model.reset();
       this.rootLoad = undefined;
       this.error = undefined;
@@ -112,9 +113,8 @@ export class GoroutinesView implements vscode.TreeDataProvider<TreeNode>, vscode
       if (current?.stopped) {
         void this.revealCrashOnce(current);
       }
-    } else if (changed && changed === current && !this.rootLoad && current?.stopped) {
-      void this.revealCrashOnce(current);
     }
+    this.updateHeader();
   }
 
   private updateHeader(): void {
@@ -194,8 +194,11 @@ export class GoroutinesView implements vscode.TreeDataProvider<TreeNode>, vscode
       }
       this.error = undefined;
       this.model.acceptRoot(body, start);
+      if (start === 0 && body.approximate) {
+        this.refreshWhenExact();
+      }
       this.remember(body.goroutines ?? []);
-      this.remember((body.groups ?? []).map((g) => g.representative));
+      this.remember((body.groups ?? []).flatMap((g) => (g.representative ? [g.representative] : [])));
       for (const g of body.groups ?? []) {
         for (const state of Object.keys(g.states)) {
           this.seenStates.add(state);
@@ -217,6 +220,26 @@ export class GoroutinesView implements vscode.TreeDataProvider<TreeNode>, vscode
       node.members = { items: [], total: 0, loaded: true };
       void vscode.window.showErrorMessage(`Could not list the goroutines of this group: ${(error as Error).message}`);
     }
+  }
+
+  private approximateRefreshFor: string | undefined;
+
+  /**
+   * The first grouped answer on a big core is estimated from a sample while the adapter reads the full
+   * listing ("approximate"); ask again once, shortly after, to show the exact counts.
+   */
+  private refreshWhenExact(): void {
+    const key = this.shownKey;
+    if (!key || this.approximateRefreshFor === key) {
+      return;
+    }
+    this.approximateRefreshFor = key;
+    const timer = setTimeout(() => {
+      if (this.shownKey === key) {
+        this.reload();
+      }
+    }, 2000);
+    this.disposables.push({ dispose: () => clearTimeout(timer) });
   }
 
   private reload(): void {

@@ -15,6 +15,8 @@ export interface SessionInfo {
   proxy?: AdapterProcessProxy;
   capabilities: Record<string, unknown>;
   stopped?: StoppedEventBody;
+  /** How many (real) stopped events the session had: the views reload when it changes. */
+  stops: number;
   crash?: CrashHeadline;
 }
 
@@ -74,7 +76,7 @@ export class GoCoreSessions implements vscode.Disposable, vscode.DebugAdapterTra
   private infoOf(session: vscode.DebugSession): SessionInfo {
     let info = this.infos.get(session.id);
     if (!info) {
-      info = { session, capabilities: {} };
+      info = { session, capabilities: {}, stops: 0 };
       const proxy = this.proxies.get(session.id);
       if (proxy) {
         info.proxy = proxy;
@@ -143,6 +145,7 @@ export class GoCoreSessions implements vscode.Disposable, vscode.DebugAdapterTra
     }
     const body = event.body as StoppedEventBody;
     info.stopped = body;
+    info.stops++;
     info.crash = fromStoppedEvent(body);
     this.log.info(`session ${info.session.name} stopped: ${body.description ?? body.reason ?? ""}`);
     this.changed.fire(info);

@@ -86,23 +86,39 @@ def corpus_case(request: pytest.FixtureRequest, corpus: CorpusCache) -> CorpusCa
 # --- the adapter process ------------------------------------------------------------------------------
 
 
-def dlv_children(pid: int) -> set[int]:
-    """Live `dlv` processes whose parent is `pid` (the adapter starts Delve as its direct child)."""
-    found: set[int] = set()
+def _processes() -> dict[int, tuple[int, str, bool]]:
+    """pid -> (parent pid, comm, alive) of every process."""
+    table: dict[int, tuple[int, str, bool]] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            if (entry / "comm").read_text().strip() != "dlv":
-                continue
+            comm = (entry / "comm").read_text().strip()
             fields = dict(
                 line.split(":", 1) for line in (entry / "status").read_text().splitlines() if ":" in line
             )
         except OSError:
             continue
         zombie = fields.get("State", "").strip().startswith("Z")
-        if int(fields.get("PPid", "0").strip()) == pid and not zombie:
-            found.add(int(entry.name))
+        table[int(entry.name)] = (int(fields.get("PPid", "0").strip()), comm, not zombie)
+    return table
+
+
+def dlv_descendants(pid: int) -> set[int]:
+    """Live `dlv` processes below `pid`: the adapter's Delve and what Delve starts itself (its
+    `dlv ** telemetry **` child)."""
+    table = _processes()
+    children: dict[int, list[int]] = {}
+    for child, (parent, _, _) in table.items():
+        children.setdefault(parent, []).append(child)
+    found: set[int] = set()
+    todo = list(children.get(pid, []))
+    while todo:
+        current = todo.pop()
+        _, comm, alive = table[current]
+        if comm == "dlv" and alive:
+            found.add(current)
+        todo.extend(children.get(current, []))
     return found
 
 
@@ -121,7 +137,7 @@ class AdapterExit:
     disconnect: dict[str, Any] | None  # the response to `disconnect`, if it came
     exited_by_itself: bool  # the adapter ended after `disconnect` while its stdin was still open
     returncode: int | None
-    dlv_seen: frozenset[int]  # the adapter's dlv children, as seen before `disconnect`
+    dlv_seen: frozenset[int]  # the adapter's dlv processes (Delve and its children), seen before `disconnect`
     dlv_survivors: frozenset[int]  # ... still running after the adapter exited (+ a grace period)
     stderr_tail: tuple[str, ...]
 
@@ -138,7 +154,7 @@ class Adapters:
         return client
 
     def finish(self, client: DapClient, *, exit_timeout: float = 10.0) -> AdapterExit:
-        seen = frozenset(dlv_children(client.process.pid))
+        seen = frozenset(dlv_descendants(client.process.pid))
         response = None
         if client.process.poll() is None:
             with contextlib.suppress(TimeoutError, EOFError, OSError):
@@ -164,7 +180,7 @@ class Adapters:
     def close_all(self) -> None:
         """Teardown: whatever a failing test left running is ended, Delve included."""
         for client in list(self._open):
-            children = dlv_children(client.process.pid)
+            children = dlv_descendants(client.process.pid)
             with contextlib.suppress(Exception):
                 client.close(timeout=5)
             if client in self._open:

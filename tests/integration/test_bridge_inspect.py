@@ -17,6 +17,7 @@ from typing import Any
 import attrs
 import pytest
 
+from gocore_dap.goviews.frames import is_runtime_internal
 from gocore_dap.goviews.traceback_text import TracebackFrame
 from tests.integration.conftest import Adapters
 from tests.support.corpus_fixtures import CorpusCase
@@ -152,49 +153,75 @@ def test_arguments_match_what_stderr_printed(clean: Live) -> None:
     assert audit["variablesReference"] > 0
 
 
+class Expect:
+    """Collects every failed expectation of a test, so one run shows all of them."""
+
+    def __init__(self) -> None:
+        self.failures: list[str] = []
+
+    def __call__(self, ok: bool, what: str) -> None:
+        if not ok:
+            self.failures.append(what)
+
+    def done(self) -> None:
+        assert not self.failures, "\n".join(self.failures)
+
+
 def test_locals_of_every_kind(clean: Live) -> None:
+    expect = Expect()
     local = clean.scope_vars("main.applyFee", "Locals")
     # label and fee are declared after the faulting line: not in scope yet.
-    assert {"rates", "rate", "waived", "currency", "memo", "out", "note", "history", "dailyCaps",
-            "statement"} <= set(local), list(local)
-    assert "label" not in local and "fee" not in local
+    names = {"rates", "rate", "waived", "currency", "memo", "out", "note", "history", "dailyCaps", "statement"}
+    expect(names <= set(local), f"locals {sorted(names - set(local))} missing from {list(local)}")
+    expect("label" not in local and "fee" not in local, f"locals declared after the crash line: {list(local)}")
 
-    def shown(name: str) -> tuple[str, str]:
-        return local[name]["type"], local[name]["value"]
+    def shown(scope: dict[str, dict[str, Any]], name: str) -> tuple[str, str]:
+        variable = scope.get(name, {})
+        return variable.get("type", "?"), variable.get("value", "?")
 
-    assert shown("rate") == ("float64", "0.015")
-    assert shown("waived") == ("bool", "false")
-    assert shown("currency") == ("string", '"EUR"')
-    assert local["rates"]["type"] == "[4]float64"
-    assert [float(v["value"]) for v in clean.children(local["rates"]).values()] == [0, 0.01, 0.015, 0.02]
-    assert local["memo"]["type"] == "[]string"
-    assert [v["value"] for v in clean.children(local["memo"]).values()] == ['"fee"', '"standard"']
+    # float, bool, string, array, slice
+    expect(shown(local, "rate") == ("float64", "0.015"), f"rate: {shown(local, 'rate')}")
+    expect(shown(local, "waived") == ("bool", "false"), f"waived: {shown(local, 'waived')}")
+    expect(shown(local, "currency") == ("string", '"EUR"'), f"currency: {shown(local, 'currency')}")
+    expect(local["rates"]["type"] == "[4]float64", f"rates: {local['rates']}")
+    rates = [float(v["value"]) for v in clean.children(local["rates"]).values()]
+    expect(rates == [0, 0.01, 0.015, 0.02], f"rates children: {rates}")
+    expect(local["memo"]["type"] == "[]string", f"memo: {local['memo']}")
+    memo = [v["value"] for v in clean.children(local["memo"]).values()]
+    expect(memo == ['"fee"', '"standard"'], f"memo children: {memo}")
     # Interfaces: the type is the static one (Delve's own DAP adds the dynamic type in parentheses).
-    assert local["out"]["type"].startswith("io.Writer") and "os.File" in local["out"]["value"], local["out"]
-    assert local["out"]["variablesReference"] > 0
-    assert local["note"]["type"].startswith("interface {}") and '"standard"' in local["note"]["value"]
+    out = local["out"]
+    expect(out["type"].startswith("io.Writer") and "os.File" in out["value"] and out["variablesReference"] > 0,
+           f"out: {out}")
+    note = local["note"]
+    expect(note["type"].startswith("interface {}") and '"standard"' in note["value"], f"note: {note}")
 
     settle = clean.scope_vars("main.settle", "Locals") | clean.scope_vars("main.settle", "Arguments")
-    assert settle["retries"]["type"] == "int" and settle["retries"]["value"] == "3"
-    assert settle["i"]["value"] == "2" and settle["id"]["value"] == "44"
-    assert settle["acct"]["value"] == "nil"
-    assert settle["lastErr"]["type"] == "error"
-    assert "lookup 44 in eu-west-1: account not found" in settle["lastErr"]["value"]
-    assert settle["lerr"]["type"] == "error" and settle["lerr"]["variablesReference"] > 0
-    assert settle["err"]["type"] == "error" and settle["err"]["value"] == "nil"
-    assert float(settle["total"]["value"]) == -12.5 * 0.01  # account 42 at tier 0, 43 at tier 1
-    assert settle["seen"]["type"] == "map[int]bool"
-    assert {k: v["value"] for k, v in clean.children(settle["seen"]).items()} == {"42": "true", "43": "true",
-                                                                                 "44": "true"}
-    assert {k: v["value"] for k, v in clean.children(settle["limits"]).items()} == {'"daily"': "5000",
-                                                                                   '"monthly"': "60000"}
-    assert settle["audit"]["type"] == "chan string"
+    # int, pointer (nil), error (non-nil and nil), named result, map, channel
+    expect(shown(settle, "retries") == ("int", "3"), f"retries: {shown(settle, 'retries')}")
+    expect(shown(settle, "i")[1] == "2" and shown(settle, "id")[1] == "44", "i, id")
+    expect(shown(settle, "acct") == ("*main.Account", "nil"), f"acct: {shown(settle, 'acct')}")
+    last_err = shown(settle, "lastErr")
+    expect(last_err[0] == "error" and "lookup 44 in eu-west-1: account not found" in last_err[1],
+           f"lastErr: the error's message should show in its value, got {last_err}")
+    expect(settle.get("lerr", {}).get("variablesReference", 0) > 0, f"lerr has no children: {settle.get('lerr')}")
+    expect(shown(settle, "err") == ("error", "nil"), f"err (a nil error): {shown(settle, 'err')}")
+    expect(float(settle["total"]["value"]) == -12.5 * 0.01, f"total: {settle['total']}")  # 42 at tier 0, 43 at 1
+    expect(settle["seen"]["type"] == "map[int]bool", f"seen: {settle['seen']}")
+    seen = {k: v["value"] for k, v in clean.children(settle["seen"]).items()}
+    expect(seen == {"42": "true", "43": "true", "44": "true"}, f"seen children: {seen}")
+    limits = {k: v["value"] for k, v in clean.children(settle["limits"]).items()}
+    expect(limits == {'"daily"': "5000", '"monthly"': "60000"}, f"limits children: {limits}")
+    expect(shown(settle, "audit") == ("chan string", "chan string 2/3"), f"audit: {shown(settle, 'audit')}")
 
     main = clean.scope_vars("main.main", "Locals")
-    assert main["batch"]["type"] == "[]int"
-    assert [v["value"] for v in clean.children(main["batch"]).values()] == ["42", "43", "44"]
-    assert main["dryRun"]["value"] == "false" and main["operator"]["value"] == '"OPS"'
-    assert main["parent"]["type"] == "*main.Account"
+    expect(main["batch"]["type"] == "[]int", f"batch: {main['batch']}")
+    batch = [v["value"] for v in clean.children(main["batch"]).values()]
+    expect(batch == ["42", "43", "44"], f"batch children: {batch}")
+    expect(shown(main, "dryRun")[1] == "false" and shown(main, "operator")[1] == '"OPS"', "dryRun, operator")
+    expect(main["parent"]["type"] == "*main.Account" and '"holding"' in main["parent"]["value"],
+           f"parent: {main['parent']}")
+    expect.done()
 
 
 def test_lazy_children_go_deeper_than_one_listing(clean: Live) -> None:
@@ -213,11 +240,30 @@ def test_lazy_children_go_deeper_than_one_listing(clean: Live) -> None:
     holding = clean.children(acme["Parent"])
     assert holding["Owner"]["value"] == '"holding"' and holding["ID"]["value"] == "1"
     assert clean.children(accounts["43"])["Frozen"]["value"] == "true"
-    # evaluateName reads the same value again.
+    # evaluateName (what "Add to Watch" uses) reads the same value again, four levels down.
     owner = acme["Owner"]
-    if owner.get("evaluateName"):
-        again = clean.evaluate(owner["evaluateName"], "watch", "main.main")
-        assert again.get("success") and again["body"]["result"] == '"acme"', again
+    assert owner.get("evaluateName"), owner
+    again = clean.evaluate(owner["evaluateName"], "watch", "main.main")
+    assert again.get("success") and again["body"]["result"] == '"acme"', again
+
+
+def children_as_vscode_reads_them(live: Live, variable: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every child the way VS Code's variables view fetches them (debugModel.ts, ExpressionContainer):
+    named children in one unpaged request (filter "named"); indexed children in chunks of 100
+    (filter "indexed", start, count) when there are more than 100, else in one request; with neither
+    hint, one plain request."""
+    reference = variable["variablesReference"]
+    named, indexed = variable.get("namedVariables") or 0, variable.get("indexedVariables") or 0
+    if not indexed:
+        return live.variables(reference)
+    children = live.client.ok("variables", {"variablesReference": reference, "filter": "named"})["variables"] \
+        if named else []
+    chunk = 100
+    for start in range(0, indexed, chunk):
+        count = min(chunk, indexed - start)
+        arguments = {"variablesReference": reference, "filter": "indexed", "start": start, "count": count}
+        children += live.client.ok("variables", arguments)["variables"]
+    return children
 
 
 def test_big_slice_is_paged(clean: Live) -> None:
@@ -231,22 +277,25 @@ def test_big_slice_is_paged(clean: Live) -> None:
         page = clean.client.ok("variables", arguments)["variables"]
         assert [v["name"] for v in page] == [f"[{i}]" for i in range(start, start + count)], (start, count)
         assert [float(v["value"]) for v in page] == [float(i) * rate for i in range(start, start + count)]
+    every = children_as_vscode_reads_them(clean, history)
+    assert [float(v["value"]) for v in every] == [float(i) * rate for i in range(300)]
 
 
 def test_big_map_is_paged(clean: Live) -> None:
+    """All 100 entries reach a client that follows DAP's paging hints (not only the first page)."""
     caps = clean.scope_vars("main.applyFee", "Locals")["dailyCaps"]
     assert caps["type"] == "map[string]int"
-    paged = caps.get("namedVariables") or caps.get("indexedVariables")
-    assert paged == 100, caps
-    seen: dict[str, str] = {}
-    for start in range(0, 100, 30):
-        page = clean.variables(caps["variablesReference"], start=start, count=min(30, 100 - start))
-        assert len(page) == min(30, 100 - start), (start, len(page))
-        for entry in page:
-            assert entry["name"] not in seen, f"{entry['name']} is on two pages"
-            seen[entry["name"]] = entry["value"]
+    assert "100" in caps["value"] or "+92 more" in caps["value"], caps["value"]
+    entries = [v for v in children_as_vscode_reads_them(clean, caps) if v["name"] != "len()"]
+    names = [v["name"] for v in entries]
+    assert len(names) == len(set(names)), "an entry is listed twice"
     # tier 2: each day's cap is day * 3.
-    assert seen == {f'"day-{day:03d}"': str(day * 3) for day in range(100)}
+    got = {v["name"]: v["value"] for v in entries}
+    want = {f'"day-{day:03d}"': str(day * 3) for day in range(100)}
+    assert got == want, (
+        f"{len(got)} of {len(want)} entries reachable; hints: namedVariables={caps.get('namedVariables')}, "
+        f"indexedVariables={caps.get('indexedVariables')}"
+    )
 
 
 def test_big_string_is_cut_in_listings_and_whole_on_the_clipboard(clean: Live) -> None:
@@ -266,6 +315,7 @@ def test_big_string_is_cut_in_listings_and_whole_on_the_clipboard(clean: Live) -
 
 @pytest.mark.parametrize("context", ["watch", "hover", "repl", "clipboard"])
 def test_evaluate_in_every_context(clean: Live, context: str) -> None:
+    expect = Expect()
     cases = {
         "tier": "2",
         "tier * 3 + 1": "7",
@@ -276,19 +326,20 @@ def test_evaluate_in_every_context(clean: Live, context: str) -> None:
     }
     for expression, expected in cases.items():
         response = clean.evaluate(expression, context)
-        assert response.get("success"), (expression, response.get("message"))
-        result = response["body"]["result"]
+        result = (response.get("body") or {}).get("result")
         if context == "clipboard" and expected.startswith('"'):
-            assert result in (expected, expected.strip('"')), (expression, result)
+            expect(result in (expected, expected.strip('"')), f"{expression}: {response}")
         else:
-            assert result == expected, (expression, result)
+            expect(result == expected, f"{expression}: {response}")
     # Another frame: settle's error value.
     response = clean.evaluate("lastErr", context, "main.settle")
-    assert response.get("success") and "account not found" in response["body"]["result"], response
+    expect("account not found" in (response.get("body") or {}).get("result", ""),
+           f"lastErr in main.settle: the error's message should show: {response}")
     # A struct to expand.
     response = clean.evaluate("sched", context)
-    assert response.get("success") and response["body"]["variablesReference"] > 0, response
-    assert {"Name", "Rates"} <= set(clean.children(response["body"]))
+    reference = (response.get("body") or {}).get("variablesReference", 0)
+    expect(reference > 0 and {"Name", "Rates"} <= set(clean.children(response["body"])), f"sched: {response}")
+    expect.done()
 
 
 def test_evaluate_without_a_frame_reads_globals(clean: Live) -> None:
@@ -450,6 +501,50 @@ def test_substitute_path_rewrites_source_paths(
         assert runtime_frames and all(not (_source_path(f) or "").startswith(editor) for f in runtime_frames)
         details = session.client.ok("exceptionInfo", {"threadId": session.stop})["details"]
         assert f"\t{editor}/main.go:" in details.get("stackTrace", ""), details.get("stackTrace")
+        session.client.assert_clean()
+    finally:
+        ended = adapters.finish(session.client)
+    assert ended.returncode == 0 and not ended.dlv_survivors
+
+
+def test_hide_system_goroutines(adapters: Adapters, corpus_case: CorpusCase) -> None:
+    # stderr's own judgement: a goroutine is the runtime's when the function it started in (the frame
+    # above runtime.goexit) is runtime-internal, runtime.main (the main goroutine) excepted.
+    user = set()
+    for gid, g in corpus_case.parsed.goroutines_by_id().items():
+        functions = [f.function for f in g.frames]
+        start = functions[-2] if len(functions) >= 2 and functions[-1] == "runtime.goexit" else functions[-1]
+        if start == "runtime.main" or not is_runtime_internal(start):
+            user.add(gid)
+    assert user and user != set(corpus_case.parsed.goroutines_by_id())
+    session = start_live(adapters, corpus_case, hideSystemGoroutines=True)
+    try:
+        threads = session.client.ok("threads")["threads"]
+        assert threads[0]["id"] == session.stop
+        assert {t["id"] for t in threads} == user, [t["name"] for t in threads]
+        session.client.assert_clean()
+    finally:
+        ended = adapters.finish(session.client)
+    assert ended.returncode == 0 and not ended.dlv_survivors
+
+
+def test_stack_trace_depth(adapters: Adapters, corpus_case: CorpusCase, live: Live) -> None:
+    """stackTraceDepth bounds what one stackTrace without `levels` returns; the rest stays reachable."""
+    depth = 4
+    full = [(f["name"], f["line"]) for f in live.frames]
+    assert len(full) > 2 * depth
+    session = start_live(adapters, corpus_case, stackTraceDepth=depth)
+    try:
+        first = session.client.ok("stackTrace", {"threadId": session.stop})
+        assert len(first["stackFrames"]) == depth
+        assert first.get("totalFrames", 0) > depth, "totalFrames must say that more frames exist"
+        frames = [(f["name"], f["line"]) for f in first["stackFrames"]]
+        while len(frames) < len(full):
+            page = session.client.ok("stackTrace", {"threadId": session.stop, "startFrame": len(frames),
+                                                    "levels": depth})
+            assert page["stackFrames"], f"no frames after {len(frames)} of {len(full)}"
+            frames += [(f["name"], f["line"]) for f in page["stackFrames"]]
+        assert frames == full
         session.client.assert_clean()
     finally:
         ended = adapters.finish(session.client)

@@ -10,9 +10,9 @@ this list in the same commit. `None` is the local Go (`GOTOOLCHAIN=local`); "go1
 the pinned Delve 1.27.x supports (its MinSupportedVersionOfGo is 1.25), fetched by the go command as a
 toolchain module. Runtime layouts (wait reasons, the panic record) differ between the two.
 
-Builds run in parallel (one worker per CPU): a run is mostly waiting for the program to park its
-goroutines and for the kernel to write the core, and `go build` of one program does not use both CPUs
-of a CI machine. The builder's per-entry lock file makes concurrent builds of one entry safe.
+Builds run in parallel (one worker per CPU): part of a run is waiting (for the program to park its
+goroutines, for the kernel to write the core). The builder's per-entry lock file makes concurrent builds
+of one entry safe. `python -m tests.support.corpus_fixtures --cold` times a build from empty caches.
 """
 
 from __future__ import annotations
@@ -127,14 +127,18 @@ class CorpusCache:
 
     def prebuild(self, keys: Sequence[CaseKey], workers: int | None = None) -> None:
         """Build `keys` concurrently; failures are kept and raised by `get` for the case that failed."""
-        usable = []
+        usable: list[CaseKey] = []
         for toolchain in dict.fromkeys(t for _, t in keys):
             try:
                 self.check_toolchain(toolchain)
             except CorpusUnavailable:
                 continue  # `get` reports it, per case
             usable.extend(k for k in keys if k[1] == toolchain)
-        # One toolchain download at a time: `go env` above already fetched each toolchain.
+        # Interleave the toolchains (program 1 on each, program 2 on each, ...): concurrent first builds
+        # then fill different toolchains' build caches instead of compiling the same std packages twice.
+        # `go env` above already fetched each toolchain, so no download runs concurrently either.
+        order = {name: index for index, name in enumerate(dict.fromkeys(name for name, _ in usable))}
+        usable.sort(key=lambda key: (order[key[0]], TOOLCHAINS.index(key[1]) if key[1] in TOOLCHAINS else 0))
         with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 2) as pool:
             for future in [pool.submit(self._try_get, key) for key in usable]:
                 future.result()

@@ -77,15 +77,15 @@ class TcpDapClient:
         deadline = time.monotonic() + timeout
         while True:
             try:
-                message = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+                received = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
             except queue.Empty:
                 raise TimeoutError("Delve's DAP server sent nothing in time") from None
-            if message is None:
+            if received is None:
                 self._queue.put(None)
                 raise EOFError("Delve's DAP server closed the connection")
-            if predicate(message):
-                return message
-            self._pending.append(message)
+            if predicate(received):
+                return received
+            self._pending.append(received)
 
     def event(self, name: str, timeout: float = 60.0) -> dict[str, Any]:
         return self.wait_for(lambda m: m.get("type") == "event" and m.get("event") == name, timeout)

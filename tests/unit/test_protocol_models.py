@@ -109,7 +109,8 @@ RECEIVED_TYPES: dict[type[Any], str] = {
 }
 
 # The product's own launch configuration has no counterpart in the schema beyond `noDebug`.
-PRODUCT_TYPES = {m.LaunchArguments, m.SubstitutePath}
+# gocore-dap's own: the launch configuration, and Capabilities plus the Go extension requests' flags.
+PRODUCT_TYPES = {m.LaunchArguments, m.SubstitutePath, m.GoCapabilities}
 
 # Schema-required properties that the received models accept missing, on purpose (see models).
 LENIENT_REQUIRED = {(m.InitializeArguments, "adapterID")}

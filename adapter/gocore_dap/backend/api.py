@@ -342,7 +342,7 @@ class DelveApi:
 
     async def registers(self, goroutine_id: int, frame: int) -> list[Register]:
         result = await self.rpc.call(
-            "ListScopeRegisters", {"Scope": scope(goroutine_id, frame), "IncludeFp": False}
+            "ListRegisters", {"ThreadID": 0, "IncludeFp": False, "Scope": scope(goroutine_id, frame)}
         )
         return [Register(name=r.get("Name", ""), value=r.get("Value", "")) for r in result.get("Regs") or ()]
 

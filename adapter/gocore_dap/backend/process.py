@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import functools
 import os
 import shutil
 import signal
@@ -26,21 +27,46 @@ from gocore_dap.backend.rpc import DelveRpc
 
 _PR_SET_PDEATHSIG = 1
 _STDERR_TAIL_LINES = 40
+# sun_path holds 108 bytes with its terminating NUL; stay clear of it.
+_MAX_SOCKET_PATH = 100
 
 
-def _die_with_parent() -> None:
+@functools.cache
+def _prctl() -> Callable[..., int] | None:
+    try:
+        prctl: Callable[..., int] = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    return prctl
+
+
+def _die_with_parent(prctl: Callable[..., int] | None, parent: int) -> None:
     """Runs in the child before exec: ask the kernel to kill dlv if the adapter dies.
 
     This is what keeps `dlv` from being orphaned when the adapter is SIGKILLed, where no
-    Python cleanup can run.
+    Python cleanup can run. The function was looked up in the parent: loading a library in the
+    child of a threaded process can deadlock. If the adapter died before the request was made,
+    the kernel will never send the signal, so the child ends itself.
     """
+    if prctl is None:
+        return
     with contextlib.suppress(Exception):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    # Keep the editor's Ctrl+C (sent to the adapter's process group) from killing Delve under
-    # us mid-request: the adapter ends Delve itself.
-    with contextlib.suppress(Exception):
-        os.setpgid(0, 0)
+        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def _socket_dir() -> Path:
+    """A new private (0700) directory for Delve's socket.
+
+    It lives in the temporary directory (the adapter's private one when it serves), unless that
+    path is too long for a unix socket; then in /tmp.
+    """
+    path = Path(tempfile.mkdtemp(prefix="gocore-dap-dlv-"))
+    if len(os.fsencode(path / "dlv.sock")) <= _MAX_SOCKET_PATH:
+        return path
+    path.rmdir()
+    return Path(tempfile.mkdtemp(prefix="gocore-dap-dlv-", dir="/tmp"))
 
 
 class DelveProcess:
@@ -54,6 +80,14 @@ class DelveProcess:
         self._drains: list[asyncio.Task[None]] = []
         self._watch: asyncio.Task[None] | None = None
         self.rpc: DelveRpc | None = None
+        # A pidfd names this very process even after it has exited (its pid may be reused), and
+        # signalling through it does not reap it: Popen.kill() would, and the child watcher would
+        # then report exit code 255 instead of how Delve ended.
+        self._pidfd: int | None = None
+        with contextlib.suppress(OSError, AttributeError):
+            self._pidfd = os.pidfd_open(process.pid)
+        self._started = False
+        self._closing = False
         self.started_at = time.monotonic()
         self.ready_seconds: float | None = None
 
@@ -80,8 +114,11 @@ class DelveProcess:
         on_exit: Callable[[str], None] | None = None,
         extra_env: dict[str, str] | None = None,
     ) -> DelveProcess:
-        socket_dir = Path(tempfile.mkdtemp(prefix="gocore-dap-"))
-        os.chmod(socket_dir, 0o700)
+        try:
+            socket_dir = _socket_dir()
+            os.chmod(socket_dir, 0o700)
+        except OSError as exc:
+            raise DelveStartError(f"could not create a private directory for Delve's socket: {exc}") from exc
         socket_path = socket_dir / "dlv.sock"
         env = dict(os.environ)
         env.update(extra_env or {})
@@ -97,7 +134,10 @@ class DelveProcess:
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
-                preexec_fn=_die_with_parent,
+                preexec_fn=functools.partial(_die_with_parent, _prctl(), os.getpid()),
+                # Keep the editor's Ctrl+C (sent to the adapter's process group) from killing
+                # Delve under us mid-request: the adapter ends Delve itself.
+                process_group=0,
                 env=env,
             )
         except OSError as exc:
@@ -120,6 +160,7 @@ class DelveProcess:
             await self.close()
             raise
         self.ready_seconds = time.monotonic() - self.started_at
+        self._started = True
         self._watch = asyncio.create_task(self._watch_exit(on_exit))
         return self
 
@@ -135,7 +176,7 @@ class DelveProcess:
                 break
             except (ConnectionRefusedError, FileNotFoundError):
                 await asyncio.sleep(0.01)
-        self.rpc = DelveRpc(reader, writer, default_timeout=rpc_timeout)
+        self.rpc = DelveRpc(reader, writer, default_timeout=rpc_timeout, on_closed=self._on_rpc_closed)
         try:
             # Delve accepts connections before loading; the first answer means it has loaded.
             await self.rpc.call("State", {"NonBlocking": True})
@@ -156,8 +197,19 @@ class DelveProcess:
             while line := await stream.readline():
                 tail.append(line.decode("utf-8", "replace").rstrip())
 
+    def _on_rpc_closed(self, reason: str) -> None:
+        # Delve without its connection is of no use, and ending it lets _watch_exit report the
+        # end of the session. (Before startup is done, _connect reports a failed load itself.)
+        # Usually Delve has just died and closed the socket by dying; the signal then changes
+        # nothing, and the exit status stays for _watch_exit to read.
+        if self._started and not self._closing and self._process.returncode is None and self._pidfd is not None:
+            with contextlib.suppress(OSError):
+                signal.pidfd_send_signal(self._pidfd, signal.SIGKILL)
+
     async def _watch_exit(self, on_exit: Callable[[str], None] | None) -> None:
         code = await self._process.wait()
+        if self._closing:
+            return
         reason = f"Delve exited unexpectedly (code {code})"
         if code is not None and code < 0:
             with contextlib.suppress(ValueError):
@@ -165,10 +217,12 @@ class DelveProcess:
         tail = self.stderr_text()
         if tail:
             reason += f": {tail.splitlines()[-1]}"
-        if self.rpc is not None and not self.rpc.closed:
+        # The socket usually reports the end first (and already failed the pending calls):
+        # the session must hear of it all the same.
+        if self.rpc is not None:
             self.rpc.mark_gone(reason)
-            if on_exit is not None:
-                on_exit(reason)
+        if on_exit is not None:
+            on_exit(reason)
 
     async def call(
         self, method: str, params: dict[str, Any] | None = None, *, timeout: float | None = None
@@ -179,17 +233,24 @@ class DelveProcess:
 
     async def close(self) -> None:
         """End Delve (politely, then by force) and remove the socket directory. Idempotent."""
+        self._closing = True
         if self._watch is not None:
             self._watch.cancel()
         rpc = self.rpc
-        if rpc is not None and not rpc.closed and self._process.returncode is None:
+        # A Delve that stopped answering (hung, or SIGSTOPped) would only make us wait: it gets
+        # no polite Detach, and no SIGTERM (which a stopped process does not act on) either.
+        if rpc is not None and not rpc.closed and self._process.returncode is None and not rpc.unresponsive:
             with contextlib.suppress(BackendError, Exception):
                 await rpc.call("Detach", {"Kill": True}, timeout=2.0)
+        hung = rpc is not None and rpc.unresponsive
         if rpc is not None:
             await rpc.aclose()
         if self._process.returncode is None:
             with contextlib.suppress(ProcessLookupError):
-                self._process.terminate()
+                if hung:
+                    self._process.kill()
+                else:
+                    self._process.terminate()
             try:
                 await asyncio.wait_for(self._process.wait(), 2.0)
             except TimeoutError:
@@ -199,6 +260,9 @@ class DelveProcess:
                     await asyncio.wait_for(self._process.wait(), 2.0)
         for task in self._drains:
             task.cancel()
+        if self._pidfd is not None:
+            os.close(self._pidfd)
+            self._pidfd = None
         shutil.rmtree(self._socket_dir, ignore_errors=True)
 
     def kill_now(self) -> None:

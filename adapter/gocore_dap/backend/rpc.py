@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from gocore_dap.backend.errors import DelveGone, DelveRpcError, DelveTimeout
-from gocore_dap.transport.json_stream import JsonStreamDecoder, encode_request
+from gocore_dap.transport.json_stream import JsonStreamDecoder, JsonStreamError, encode_request
 
 _READ_CHUNK = 1 << 20
 
@@ -42,6 +42,17 @@ class DelveRpc:
         self._closed_reason: str | None = None
         self._reader_task = asyncio.get_running_loop().create_task(self._read_loop())
         self.calls = 0
+        # Ids sent and not answered yet, including calls that timed out or were cancelled.
+        self._unanswered: set[int] = set()
+
+    @property
+    def unresponsive(self) -> bool:
+        """Delve owes an answer (to a call that timed out, was cancelled, or is in flight).
+
+        It serves one request at a time, so anything sent now would wait behind that answer:
+        when the session ends, such a Delve (hung, or SIGSTOPped) is not worth a polite Detach.
+        """
+        return bool(self._unanswered)
 
     @property
     def closed(self) -> bool:
@@ -68,6 +79,7 @@ class DelveRpc:
             request_id = next(self._ids)
             future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
             self._pending[request_id] = future
+            self._unanswered.add(request_id)
             self.calls += 1
             try:
                 self._writer.write(encode_request(f"RPCServer.{method}", params or {}, request_id))
@@ -79,12 +91,14 @@ class DelveRpc:
             try:
                 return await asyncio.wait_for(asyncio.shield(future), limit)
             except TimeoutError:
-                # Leave the id unanswered: the reader drops Delve's late answer.
-                self._pending.pop(request_id, None)
                 raise DelveTimeout(
                     f"Delve did not answer {method} within {limit:g} s "
                     "(raise the launch attribute 'dlvTimeout' for very large cores)"
                 ) from None
+            finally:
+                # Timed out or cancelled: forget the id, so that the reader drops Delve's late
+                # answer instead of leaving a future nobody awaits.
+                self._pending.pop(request_id, None)
 
     async def _read_loop(self) -> None:
         decoder = JsonStreamDecoder()
@@ -98,6 +112,11 @@ class DelveRpc:
                     self._dispatch(message)
         except (ConnectionError, OSError) as exc:
             reason = f"lost the connection to Delve: {exc}"
+        except JsonStreamError as exc:
+            # Answers that arrived whole before the garbage still belong to their callers.
+            for message in exc.values:
+                self._dispatch(message)
+            reason = f"Delve sent data that is not JSON-RPC: {exc}"
         except ValueError as exc:
             reason = f"Delve sent data that is not JSON-RPC: {exc}"
         self._close(reason)
@@ -106,6 +125,8 @@ class DelveRpc:
         if not isinstance(message, dict):
             return
         request_id = message.get("id")
+        if isinstance(request_id, int):
+            self._unanswered.discard(request_id)
         future = self._pending.pop(request_id, None) if isinstance(request_id, int) else None
         if future is None or future.done():
             return

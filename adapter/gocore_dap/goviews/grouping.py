@@ -51,6 +51,7 @@ __all__ = [
     "Group",
     "GroupBy",
     "GroupKey",
+    "Signature",
     "StackTable",
     "build_groups",
     "filter_rows",

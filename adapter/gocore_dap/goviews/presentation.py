@@ -69,7 +69,9 @@ def is_crash_machinery(function: str) -> bool:
 def is_system_goroutine(start_function: str) -> bool:
     if start_function in _USER_GOROUTINE_STARTS:
         return False
-    return is_runtime_internal(start_function)
+    # Package runtime only, as in Go: a goroutine started in internal/... (internal/singleflight's
+    # DoChan, behind every net.Resolver lookup) is the program's.
+    return start_function.startswith("runtime.")
 
 
 def os_thread_dap_id(lwp: int) -> int:

@@ -711,3 +711,12 @@ class InvalidatedEventBody:
     areas: list[str] | None = None  # "all" | "stacks" | "threads" | "variables"
     thread_id: int | None = None
     stack_frame_id: int | None = None
+
+
+@attrs.frozen
+class GoCapabilities(Capabilities):
+    """Capabilities plus gocore-dap's own requests (see go-extensions.json), so a client can tell
+    from `initialize` whether the goroutine explorer and the crash summary are there."""
+
+    supports_goroutines_request: bool | None = None
+    supports_crash_summary_request: bool | None = None

@@ -25,7 +25,14 @@ from gocore_dap.goviews.grouping import ArgumentError, parse_group_by
 from gocore_dap.report.model import Report, ReportFrame, SourceLine
 from gocore_dap.session.explorer import GoroutineExplorer
 
-__all__ = ["REPORT_MAX_GROUPS", "ReportDelveError", "ReportError", "ReportInputError", "build_report"]
+__all__ = [
+    "REPORT_MAX_GROUPS",
+    "ReportDelveError",
+    "ReportError",
+    "ReportInputError",
+    "build_report",
+    "parse_group_by_for_report",
+]
 
 Progress = Callable[[str], None]
 
@@ -53,6 +60,16 @@ class ReportDelveError(ReportError):
     """Delve is missing, could not load the core, or failed while reading it."""
 
     exit_code = 4
+
+
+def parse_group_by_for_report(group_by: str) -> None:
+    """Raise ValueError unless `group_by` names a grouping (`none` is not one: a report groups)."""
+    try:
+        parsed = parse_group_by(group_by)
+    except ArgumentError as exc:
+        raise ValueError(str(exc).replace("goroutines: 'groupBy'", "--group-by")) from None
+    if parsed is None:
+        raise ValueError("--group-by must name a grouping, not 'none'")
 
 
 def _source_line(path: str, line: int) -> str | None:
@@ -131,15 +148,12 @@ async def build_report(
 ) -> Report:
     """Analyse PROGRAM's CORE and return the report; Delve is always ended before this returns.
 
-    Raises ReportInputError (bad files, bad `group_by`) or ReportDelveError (Delve missing or failing).
+    Raises ReportInputError (bad files), ReportDelveError (Delve missing or failing) or ValueError (a
+    `group_by` that is not a grouping).
     """
-    try:
-        if parse_group_by(group_by) is None:
-            raise ReportInputError("the report needs a grouping: --group-by cannot be 'none'")
-    except ArgumentError as exc:
-        raise ReportInputError(str(exc).removeprefix("goroutines: ")) from None
-    program_path = Path(program).expanduser()
-    core_path = Path(core).expanduser()
+    parse_group_by_for_report(group_by)
+    program_path = Path(program).expanduser().absolute()
+    core_path = Path(core).expanduser().absolute()
 
     def say(text: str) -> None:
         if progress is not None:

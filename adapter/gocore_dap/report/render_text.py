@@ -127,21 +127,19 @@ def render_text(report: Report, *, color: bool = False) -> str:
     groups = report.groups
     exactness = "approximate" if goroutines.get("approximate") else "exact"
     lines.append("")
-    lines.append(
-        s.bold(f"Goroutines grouped by {report.group_by}: {goroutines.get('total', 0):,} goroutines in "
-               f"{goroutines.get('totalGroups', 0):,} groups ({exactness})")  # fmt: skip
+    heading = (
+        f"Goroutines grouped by {report.group_by}: {goroutines.get('total', 0):,} goroutines in "
+        f"{goroutines.get('totalGroups', 0):,} groups ({exactness})"
     )
+    lines.append(s.bold(_clean(heading)))
     lines.append(f"  {'COUNT':>8}  {'STATE':<{_STATE_WIDTH}}  WHERE")
     for group in groups[:TEXT_MAX_GROUPS]:
         state = _states(group.get("states") or {})
         if len(state) > _STATE_WIDTH:
             state = state[: _STATE_WIDTH - 3] + "..."
         line = f"  {group.get('count', 0):>8,}  {state:<{_STATE_WIDTH}}  {group.get('label', '')}"
-        if group.get("containsCrashing"):
-            line = s.yellow(_clean(line + "   <- crashed here"))
-        else:
-            line = _clean(line)
-        lines.append(line)
+        crashed = bool(group.get("containsCrashing"))
+        lines.append(s.yellow(_clean(line + "   <- crashed here")) if crashed else _clean(line))
     hidden = groups[TEXT_MAX_GROUPS:]
     more_groups = int(goroutines.get("totalGroups", 0)) - min(len(groups), TEXT_MAX_GROUPS)
     if more_groups > 0:

@@ -3,6 +3,14 @@
 Every request gets exactly one response, in the order the requests came. A handler that raises
 anything becomes an error response (with the error-id table's message); nothing a client sends
 can end the process, and nothing but DAP is ever written to the output.
+
+Reading goes on while a request is being served, so that the end of the session is acted on at
+once even when Delve is slow to answer (or hung, up to its `dlvTimeout`):
+- a `disconnect` or `terminate` cancels the request in progress and the requests queued before
+  it (each answered with DAP's `cancelled` error), then runs;
+- the end of the client's stream cancels the request in progress and drops the queued ones (no
+  one is left to read their answers), except a queued `disconnect` / `terminate`; then the
+  session ends and Delve with it.
 """
 
 from __future__ import annotations
@@ -11,7 +19,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Final
 
 from gocore_dap.backend.errors import DelveGone, DelveRpcError, DelveTimeout
 from gocore_dap.protocol.converter import from_wire, to_wire
@@ -25,6 +33,23 @@ log = logging.getLogger(__name__)
 WriteFn = Callable[[bytes], Awaitable[None]]
 ReadFn = Callable[[], Awaitable[bytes]]
 
+# Requests that end the session: they do not wait behind a slow request.
+SESSION_ENDING: Final = frozenset({"disconnect", "terminate"})
+# Messages read ahead of the one being served. Bounds memory when a client floods a busy adapter:
+# reading pauses until the queue has room.
+_READ_AHEAD: Final = 64
+
+_Item = dict[str, Any] | FramingError | None  # None: the client's stream ended
+
+
+def _is_seq(value: object) -> bool:
+    # bool is an int subclass, and `"seq": true` must not come back as `"request_seq": true`.
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _ends_session(message: dict[str, Any]) -> bool:
+    return message.get("type") == "request" and message.get("command") in SESSION_ENDING
+
 
 class DapConnection:
     def __init__(self, read: ReadFn, write: WriteFn) -> None:
@@ -35,26 +60,91 @@ class DapConnection:
         self._commands = load_handlers()
         self.session = CoreSession(self._send_event)
         self._closing = False
+        self._inbox: asyncio.Queue[_Item] = asyncio.Queue(_READ_AHEAD)
+        self._stream_ended = False
+        # Session-ending requests read but not yet served: requests queued ahead of them are
+        # answered `cancelled` instead of being run.
+        self._endings_queued = 0
+        # The request being served, for the reader to cancel.
+        self._current: asyncio.Task[Any] | None = None
+        self._current_command = ""
+        self._cancelled_by_client = False
 
     async def run(self) -> None:
         """Serve until the client disconnects or its stream ends; Delve is ended either way."""
-        reader = DapReader()
+        reading = asyncio.ensure_future(self._read_loop())
         try:
             while not self._closing:
+                if self._stream_ended and self._inbox.empty():
+                    break
+                # Waiting here means the queue is empty, so the reader's end marker will fit.
+                item = await self._inbox.get()
+                if item is None:
+                    break
+                if isinstance(item, FramingError):
+                    if not self._stream_ended:
+                        await self._framing_error(item)
+                    continue
+                await self._serve(item)
+        finally:
+            reading.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await reading
+            if self._current is not None:
+                self._current.cancel()
+            with contextlib.suppress(Exception):
+                await self.session.close()
+
+    # -- reading -----------------------------------------------------------------------------
+
+    async def _read_loop(self) -> None:
+        reader = DapReader()
+        try:
+            while True:
                 item = reader.next_message()
                 if isinstance(item, NeedData):
-                    chunk = await self._read()
+                    try:
+                        chunk = await self._read()
+                    except (ConnectionError, OSError):
+                        chunk = b""
                     reader.receive_data(chunk)
                     continue
                 if isinstance(item, EndOfStream):
                     break
-                if isinstance(item, FramingError):
-                    await self._framing_error(item)
-                    continue
-                await self._handle(item)
+                if isinstance(item, dict) and _ends_session(item):
+                    self._endings_queued += 1
+                    self._cancel_current()
+                await self._inbox.put(item)
         finally:
-            with contextlib.suppress(Exception):
-                await self.session.close()
+            self._stream_ended = True
+            # Nobody is left to read an answer: stop waiting for Delve. A disconnect that is
+            # already running finishes, so that Delve and the temporary files are gone.
+            if self._current_command not in SESSION_ENDING:
+                self._cancel_current()
+            with contextlib.suppress(asyncio.QueueFull):
+                self._inbox.put_nowait(None)
+
+    def _cancel_current(self) -> None:
+        if self._current is not None and not self._current.done():
+            self._cancelled_by_client = True
+            self._current.cancel()
+
+    # -- serving -----------------------------------------------------------------------------
+
+    async def _serve(self, message: dict[str, Any]) -> None:
+        ending = _ends_session(message)
+        if ending:
+            self._endings_queued -= 1
+        elif self._stream_ended:
+            return  # the client is gone
+        elif self._endings_queued > 0 and message.get("type") == "request":
+            # The client is ending the session: do not make it wait for Delve first.
+            seq, name = message.get("seq"), message.get("command")
+            if _is_seq(seq) and isinstance(name, str):
+                assert isinstance(seq, int)
+                await self._respond(seq, name, success=False, error=DapError(ErrorId.CANCELLED))
+                return
+        await self._handle(message)
 
     async def _handle(self, message: dict[str, Any]) -> None:
         if message.get("type") != "request":
@@ -62,14 +152,23 @@ class DapConnection:
             return
         seq = message.get("seq")
         name = message.get("command")
-        if not isinstance(seq, int) or not isinstance(name, str):
+        if not _is_seq(seq) or not isinstance(name, str):
             await self._send_output(
                 f"gocore-dap: ignored a request without an integer seq and a command: {message!r:.200}\n"
             )
             return
+        assert isinstance(seq, int)
         ctx = RequestContext(seq=seq, command=name)
+        handler = asyncio.ensure_future(self._dispatch(self._commands.get(name), message, ctx))
+        self._current, self._current_command, self._cancelled_by_client = handler, name, False
         try:
-            body = await self._dispatch(self._commands.get(name), message, ctx)
+            body = await handler
+        except asyncio.CancelledError:
+            me = asyncio.current_task()
+            if (me is not None and me.cancelling()) or not self._cancelled_by_client:
+                raise  # the connection itself is being cancelled
+            await self._respond(seq, name, success=False, error=DapError(ErrorId.CANCELLED))
+            return
         except DapError as exc:
             await self._respond(seq, name, success=False, error=exc)
             return
@@ -88,16 +187,10 @@ class DapConnection:
             return
         except Exception as exc:
             log.exception("internal error in %s", name)
-            await self._respond(
-                seq,
-                name,
-                success=False,
-                error=DapError(
-                    ErrorId.INTERNAL_ERROR,
-                    variables={"command": name, "error": f"{type(exc).__name__}: {exc}"},
-                ),
-            )
+            await self._respond(seq, name, success=False, error=_internal_error(name, exc))
             return
+        finally:
+            self._current, self._current_command = None, ""
         await self._respond(seq, name, body=body)
         for after in ctx.after_response:
             try:
@@ -131,6 +224,8 @@ class DapConnection:
             return
         await self._send_output(f"gocore-dap: dropped a malformed message: {error.message}\n")
 
+    # -- writing -----------------------------------------------------------------------------
+
     async def _respond(
         self,
         request_seq: int,
@@ -140,18 +235,30 @@ class DapConnection:
         success: bool = True,
         error: DapError | None = None,
     ) -> None:
-        message: dict[str, Any] = {
-            "type": "response",
-            "request_seq": request_seq,
-            "success": success and error is None,
-            "command": command,
-        }
-        if error is not None:
-            message["message"] = error.short_message()
-            message["body"] = {"error": to_wire(error.to_message())}
-        elif body is not None:
-            message["body"] = to_wire(body)
-        await self._send(message)
+        def response(error: DapError | None, body: Any) -> dict[str, Any]:
+            message: dict[str, Any] = {
+                "type": "response",
+                "request_seq": request_seq,
+                "success": success and error is None,
+                "command": command,
+            }
+            if error is not None:
+                message["message"] = error.short_message()
+                message["body"] = {"error": to_wire(error.to_message())}
+            elif body is not None:
+                message["body"] = to_wire(body)
+            return message
+
+        def failed(exc: BaseException) -> dict[str, Any]:
+            # A body that cannot be encoded must still leave the client with an answer.
+            log.error("cannot encode the response to %s: %r", command, exc)
+            return response(_internal_error(command, exc), None)
+
+        try:
+            message = response(error, body)
+        except Exception as exc:
+            message = failed(exc)
+        await self._send(message, fallback=failed)
 
     async def _send_event(self, event: str, body: Any) -> None:
         message: dict[str, Any] = {"type": "event", "event": event}
@@ -160,17 +267,30 @@ class DapConnection:
         await self._send(message)
 
     async def _send_output(self, text: str) -> None:
-        await self._send_event_raw("output", {"category": "important", "output": text})
+        await self._send({"type": "event", "event": "output", "body": {"category": "important", "output": text}})
 
-    async def _send_event_raw(self, event: str, body: dict[str, Any]) -> None:
-        await self._send({"type": "event", "event": event, "body": body})
-
-    async def _send(self, message: dict[str, Any]) -> None:
+    async def _send(
+        self,
+        message: dict[str, Any],
+        *,
+        fallback: Callable[[BaseException], dict[str, Any]] | None = None,
+    ) -> None:
         async with self._write_lock:
             self._seq += 1
             message["seq"] = self._seq
             try:
-                await self._write(encode_message(message))
+                data = encode_message(message)
+            except (ValueError, TypeError) as exc:
+                if fallback is None:
+                    raise
+                message = {**fallback(exc), "seq": self._seq}
+                data = encode_message(message)
+            try:
+                await self._write(data)
             except (ConnectionError, OSError):
                 # The client is gone; the read side will see EOF and end the session.
                 self._closing = True
+
+
+def _internal_error(command: str, exc: BaseException) -> DapError:
+    return DapError(ErrorId.INTERNAL_ERROR, variables={"command": command, "error": f"{type(exc).__name__}: {exc}"})

@@ -2,6 +2,12 @@
 
 On stdio the real stdout is kept for DAP alone: Python's sys.stdout is pointed at stderr before
 anything else runs, so a stray print (ours or a library's) cannot corrupt the protocol stream.
+
+Every temporary file of a serving adapter (Delve's socket directories, decompressed cores) lives in
+one private directory, ``$TMPDIR/gocore-dap-<pid>-<start time>-<random>``, removed when the adapter
+ends. An adapter that was killed (SIGKILL, OOM) cannot remove its own: each adapter removes, when it
+starts, the directories of adapters that no longer run (same user; a pid now used by another process
+is told apart by its start time).
 """
 
 from __future__ import annotations
@@ -11,14 +17,82 @@ import contextlib
 import ipaddress
 import logging
 import os
+import re
+import shutil
 import signal
 import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Final
 
 from gocore_dap.server.connection import DapConnection
 
 log = logging.getLogger(__name__)
 
 _READ_CHUNK = 1 << 16
+
+TEMP_PREFIX: Final = "gocore-dap-"
+_TEMP_ROOT_RE: Final = re.compile(r"^gocore-dap-(\d+)-(\d+)-[A-Za-z0-9_]+$")
+
+
+def _start_time(pid: int) -> int | None:
+    """When `pid` started (clock ticks since boot), or None if it does not run."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # The command name (field 2) may hold spaces and parentheses: count from its closing one.
+    fields = stat[stat.rfind(")") + 2 :].split()
+    try:
+        return int(fields[19])  # field 22 of proc(5)
+    except (IndexError, ValueError):
+        return None
+
+
+def remove_stale_temp_roots(parent: Path | None = None) -> list[Path]:
+    """Remove the private temporary directories of adapters (of this user) that no longer run."""
+    where = Path(parent or tempfile.gettempdir())
+    removed: list[Path] = []
+    if _start_time(os.getpid()) is None:
+        return removed  # without /proc, a live adapter cannot be told from a dead one
+    try:
+        entries = list(os.scandir(where))
+    except OSError:
+        return removed
+    for entry in entries:
+        match = _TEMP_ROOT_RE.match(entry.name)
+        if match is None:
+            continue
+        try:
+            info = entry.stat(follow_symlinks=False)
+        except OSError:
+            continue
+        if not entry.is_dir(follow_symlinks=False) or info.st_uid != os.getuid():
+            continue
+        pid, started = int(match.group(1)), int(match.group(2))
+        if _start_time(pid) == started:
+            continue  # its adapter still runs
+        shutil.rmtree(entry.path, ignore_errors=True)
+        removed.append(Path(entry.path))
+    return removed
+
+
+@contextlib.contextmanager
+def private_temp_root() -> Iterator[Path]:
+    """Point `tempfile` at a new private directory for this adapter's life, then remove it."""
+    removed = remove_stale_temp_roots()
+    if removed:
+        log.info("removed the temporary files of adapters that were killed: %s", removed)
+    pid = os.getpid()
+    root = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{pid}-{_start_time(pid) or 0}-"))
+    previous = tempfile.tempdir
+    tempfile.tempdir = str(root)
+    try:
+        yield root
+    finally:
+        tempfile.tempdir = previous
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def _install_signal_handlers(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
@@ -38,6 +112,11 @@ async def _until_done_or_stopped(work: asyncio.Future[None], stop: asyncio.Event
 
 
 async def serve_stdio() -> None:
+    with private_temp_root():
+        await _serve_stdio()
+
+
+async def _serve_stdio() -> None:
     loop = asyncio.get_running_loop()
     out_fd = os.dup(sys.stdout.fileno())
     # From here on, print() goes to stderr; DAP goes to the duplicated descriptor.
@@ -99,6 +178,11 @@ def _is_loopback(host: str) -> bool:
 
 async def serve_tcp(host: str, port: int, *, ready: asyncio.Future[int] | None = None) -> None:
     """A session per connection; each ends its own Delve when its client goes."""
+    with private_temp_root():
+        await _serve_tcp(host, port, ready)
+
+
+async def _serve_tcp(host: str, port: int, ready: asyncio.Future[int] | None) -> None:
     connections: set[asyncio.Task[None]] = set()
 
     async def on_client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

@@ -79,8 +79,9 @@ log = logging.getLogger(__name__)
 LocationTuple = tuple[str, str, int]
 Progress = Callable[[str], None]
 
-# Below this many goroutines the exact answer is quick (10k: a 0.5 s listing), so it is always given.
-FAST_PATH_MIN_GOROUTINES = 20_000
+# From this many goroutines on, the first grouped answer comes from Delve's grouping: an exact stack
+# grouping reads every stack (~0.2 ms each), over a second from here on.
+FAST_PATH_MIN_GOROUTINES = 5_000
 # Stacks read per request for stack grouping (~0.25 ms each with the adapter's share): a 10k core is
 # read completely, a 100k one is sampled and refined.
 STACK_BUDGET = 12_000
@@ -89,6 +90,8 @@ STACK_SAMPLES = 8
 # Frames per stack: deeper than the runtime's own traceback shows before eliding (100) is not needed
 # to tell stacks apart, and the cost grows with depth.
 STACK_DEPTH = 64
+# Stacks read between two chances for a request to take Delve (~50 ms).
+_STACK_CHUNK = 256
 # Goroutines per ListGoroutines page of the full listing: ~3 MB of JSON, ~30 MB while parsed.
 LISTING_PAGE = 4000
 # Fast path bounds: Delve returns whole goroutines for the members, so groups x members is the size.
@@ -122,6 +125,13 @@ def _group_label(group_by: GroupBy, label: str, frames: Sequence[GoLocation]) ->
         return label
     index = first_user_frame_index([f.function for f in frames])
     return frames[index].short if index is not None else label
+
+
+def _quiet(task: asyncio.Task[Any]) -> None:
+    """Background work nobody awaits may fail (Delve ended with the session): retrieve its error so
+    that asyncio does not log it as never retrieved; a request that needs the work retries it."""
+    if not task.cancelled():
+        task.exception()
 
 
 class UnknownGroup(ArgumentError):
@@ -217,6 +227,8 @@ class GoroutineExplorer:
         self._build_info: BuildInfo | None = None
         # The stacks read for the last fast answer (indexed by that answer's sample rows).
         self._fast_stacks: StackTable | None = None
+        self._refine_task: asyncio.Task[None] | None = None
+        self._stack_lock = asyncio.Lock()
         self.last_stats: dict[str, Any] = {}
 
     @property
@@ -229,12 +241,14 @@ class GoroutineExplorer:
         return self._table
 
     async def close(self) -> None:
-        """Stop a background load (the session is ending)."""
-        task, self._load_task = self._load_task, None
-        if task is not None and not task.done():
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        """Stop the background work (the session is ending)."""
+        tasks = [self._refine_task, self._load_task]
+        self._refine_task = self._load_task = None
+        for task in tasks:
+            if task is not None and not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
 
     # -- the full listing -------------------------------------------------------------------------------
 
@@ -257,8 +271,7 @@ class GoroutineExplorer:
         if self._table is not None or self._load_task is not None or not self._background_load:
             return
         task = asyncio.get_running_loop().create_task(self._load())
-        # Nobody may await a background load that fails (the session ended); keep its error quiet.
-        task.add_done_callback(lambda t: t.cancelled() or t.exception())
+        task.add_done_callback(_quiet)
         self._load_task = task
 
     async def _load(self) -> GoroutineTable:
@@ -283,6 +296,10 @@ class GoroutineExplorer:
         self._early_stacks.clear()
         self._table = table
         self._count = len(table)
+        if self._background_load:
+            refine = asyncio.get_running_loop().create_task(self._refine_in_background(table))
+            refine.add_done_callback(_quiet)
+            self._refine_task = refine
         return table
 
     async def goroutine_count(self) -> int:
@@ -583,23 +600,40 @@ class GoroutineExplorer:
         self._fast_stacks = stacks
         return list(groups.values()), approximate
 
+    async def _spend_stack_budget(
+        self, table: GoroutineTable, parts: Mapping[Signature, Sequence[int]], first: Sequence[int], budget: int
+    ) -> None:
+        """Read the stacks `next_stack_reads` plans, up to `budget`, a chunk at a time under the stack
+        lock, so that a background refinement and a request never read the same stack twice and a
+        request waits for at most one chunk of the other's reads."""
+        while budget > 0:
+            reads = next_stack_reads(parts, self._stacks, budget=budget, samples=STACK_SAMPLES, first=first)
+            if not reads:
+                return
+            for chunk_start in range(0, len(reads), _STACK_CHUNK):
+                async with self._stack_lock:
+                    for row in reads[chunk_start : chunk_start + _STACK_CHUNK]:
+                        if self._stacks.stack_of(row) >= 0:
+                            continue
+                        self._stacks.assign(row, await self.read_stack(table.ids[row]))
+                        if self._progress is not None and self._stacks.read % 5000 == 0:
+                            self._progress(f"read {self._stacks.read:,} stacks")
+            budget -= len(reads)
+
     async def _read_stacks(
         self, table: GoroutineTable, rows: Sequence[int], crash_row: int | None
     ) -> tuple[dict[Signature, int], bool]:
         """Read stacks within the budget (goviews.grouping) and resolve the partitions."""
         parts = partition(table, rows)
-        budget = self._stack_budget
         first = [crash_row] if crash_row is not None else []
-        while budget > 0:
-            reads = next_stack_reads(parts, self._stacks, budget=budget, samples=STACK_SAMPLES, first=first)
-            if not reads:
-                break
-            for row in reads:
-                self._stacks.assign(row, await self.read_stack(table.ids[row]))
-                if self._progress is not None and self._stacks.read % 5000 == 0:
-                    self._progress(f"read {self._stacks.read:,} stacks")
-            budget -= len(reads)
+        await self._spend_stack_budget(table, parts, first, self._stack_budget)
         return resolve_partitions(parts, self._stacks)
+
+    async def _refine_in_background(self, table: GoroutineTable) -> None:
+        """After the listing: read stacks for stack grouping while the user looks at the first answer."""
+        crash_row = table.row_of(self.crashing_id)
+        parts = partition(table, range(len(table)))
+        await self._spend_stack_budget(table, parts, [crash_row] if crash_row is not None else [], self._stack_budget)
 
     async def _exact(self, table: GoroutineTable, query: GoroutinesQuery) -> dict[str, Any]:
         rows = filter_rows(table, query.filter)

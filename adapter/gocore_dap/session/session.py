@@ -25,9 +25,10 @@ from gocore_dap.goviews.crash import CrashAnalysis, analyze_crash, format_detail
 from gocore_dap.goviews.paths import PathMapper
 from gocore_dap.preflight.checks import PreflightResult, preflight
 from gocore_dap.protocol import models as m
-from gocore_dap.protocol.errors import DapError, ErrorId
+from gocore_dap.protocol.errors import DapError, ErrorId, ProtocolArgumentError
 from gocore_dap.session.core_view import CoreView, ThreadEntry
 from gocore_dap.session.handles import Handles
+from gocore_dap.session.launch_errors import launch_error
 from gocore_dap.session.state import SessionState, StateMachine
 from gocore_dap.session.variables import (
     KIND_MAP,
@@ -57,6 +58,10 @@ _ARGUMENTS = "arguments"
 REPL_CONFIG = LoadConfig(max_variable_recurse=1, max_string_len=4096, max_array_values=64)
 CLIPBOARD_CONFIG = LoadConfig(max_variable_recurse=1, max_string_len=1 << 20, max_array_values=64)
 READ_MEMORY_CHUNK = 1000  # Delve's ExamineMemory limit per call
+# Per request: clients page through memory and code in far smaller pieces, and one request for
+# 2**31 bytes or instructions must not keep the adapter busy (or out of memory) for good.
+MAX_READ_MEMORY = 16 << 20
+MAX_DISASSEMBLE = 100_000
 # How many goroutines the thread list holds unless the launch configuration says otherwise:
 # editors slow down past about a thousand threads; the explorer serves the rest.
 DEFAULT_MAX_THREADS = 1000
@@ -103,10 +108,12 @@ class CoreSession:
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    def initialize(self, args: m.InitializeArguments) -> m.Capabilities:
+    def initialize(self, args: m.InitializeArguments) -> m.GoCapabilities:
         self.client_capabilities = args
         self.machine.move(SessionState.INITIALIZED)
-        return m.Capabilities(
+        return m.GoCapabilities(
+            supports_goroutines_request=True,
+            supports_crash_summary_request=True,
             supports_configuration_done_request=True,
             supports_evaluate_for_hovers=True,
             supports_exception_info_request=True,
@@ -156,7 +163,7 @@ class CoreSession:
         errors = [i for i in result.issues if i.severity == "error"]
         if errors:
             result.cleanup()
-            raise DapError(ErrorId.PREFLIGHT_FAILED, message="\n".join(i.message for i in errors))
+            raise launch_error(result, errors)
         for issue in result.issues:
             await self._output(f"warning: {issue.message}\n", category="important")
         core_to_open = result.core_for_delve
@@ -650,6 +657,7 @@ class CoreSession:
     async def disassemble(
         self, memory_reference: str, offset: int, instruction_offset: int, count: int
     ) -> list[m.DisassembledInstruction]:
+        _check_count("disassemble", "instructionCount", count, MAX_DISASSEMBLE)
         self._need_target()
         assert self.api is not None
         address = _parse_address(memory_reference) + offset
@@ -692,6 +700,7 @@ class CoreSession:
         return out
 
     async def read_memory(self, memory_reference: str, offset: int, count: int) -> m.ReadMemoryResponseBody:
+        _check_count("readMemory", "count", count, MAX_READ_MEMORY)
         self._need_target()
         assert self.api is not None
         address = _parse_address(memory_reference) + offset
@@ -732,6 +741,13 @@ def _regex_escape(text: str) -> str:
     import re
 
     return re.escape(text)
+
+
+def _check_count(command: str, field: str, value: int, limit: int) -> None:
+    if not 0 <= value <= limit:
+        raise ProtocolArgumentError(
+            f"{command}: '{field}' must be between 0 and {limit:,}, got {value}", command=command, field=field
+        )
 
 
 def _parse_address(reference: str) -> int:

@@ -51,7 +51,10 @@ def is_nil(v: Variable) -> bool:
         if v.kind == KIND_PTR:
             return v.children[0].addr == 0 if v.children else v.base == 0 and v.value in ("", "0")
         if v.kind == KIND_INTERFACE:
-            return not v.children or (v.children[0].kind == 0 and v.children[0].type == "")
+            # Delve shows a nil interface's data as a child of kind Invalid (0) and type "void".
+            return not v.children or v.children[0].kind == 0
+        if v.kind == KIND_UNSAFE_POINTER:
+            return _unsafe_pointer_target(v) == 0
         if v.kind in (KIND_MAP, KIND_SLICE):
             return v.base == 0 and v.len == 0 and v.cap == 0
         if v.kind == KIND_CHAN:
@@ -61,11 +64,17 @@ def is_nil(v: Variable) -> bool:
     return False
 
 
+def _unsafe_pointer_target(v: Variable) -> int:
+    """The address an unsafe.Pointer holds: Delve leaves `base` 0 and puts it in its child's addr."""
+    return v.children[0].addr if v.children else v.base
+
+
 def has_children(v: Variable) -> bool:
     if v.unreadable:
         return False
     if v.kind == KIND_STRUCT:
-        return v.len > 0 or bool(v.children)
+        # onlyAddr: Delve stopped at the address (recursion limit); the fields are re-read on expand.
+        return v.len > 0 or bool(v.children) or (v.only_addr and v.addr != 0)
     if v.kind in (KIND_ARRAY, KIND_SLICE, KIND_MAP):
         return v.len > 0
     if v.kind == KIND_PTR:
@@ -74,14 +83,14 @@ def has_children(v: Variable) -> bool:
         return bool(v.children) and not is_nil(v) and has_children(v.children[0])
     if v.kind == KIND_CHAN:
         return not is_nil(v)
-    if v.kind == KIND_STRING:
+    if v.kind in (KIND_STRING, KIND_UNSAFE_POINTER):
         return False
     return bool(v.children)
 
 
 def children_loaded(v: Variable) -> bool:
     if v.kind == KIND_STRUCT:
-        return len(v.children) >= v.len
+        return not v.only_addr and len(v.children) >= v.len
     if v.kind in (KIND_ARRAY, KIND_SLICE):
         return len(v.children) >= min(v.len, PAGE_SIZE)
     if v.kind == KIND_MAP:
@@ -135,11 +144,12 @@ def format_value(v: Variable, *, top: bool = True, depth: int = 0) -> str:
         if not v.children:
             return f"({v.type})({v.base:#x})" if v.base else f"({v.type})"
         target = v.children[0]
-        if depth > 1:
+        if depth > 1 or target.only_addr:
             return f"({v.type})({target.addr:#x})"
         return "*" + format_value(target, top=False, depth=depth + 1)
     if kind == KIND_UNSAFE_POINTER:
-        return f"unsafe.Pointer({v.base:#x})" if v.base else "unsafe.Pointer(nil)"
+        address = _unsafe_pointer_target(v)
+        return f"unsafe.Pointer({address:#x})" if address else "unsafe.Pointer(nil)"
     if kind == KIND_FUNC:
         return v.value or "nil"
     if kind == KIND_CHAN:
@@ -155,9 +165,9 @@ def format_value(v: Variable, *, top: bool = True, depth: int = 0) -> str:
         if is_nil(v):
             return "nil"
         data = v.children[0]
-        inner = format_value(data, top=False, depth=depth + 1)
-        if data.kind == KIND_PTR:
-            return f"{data.type}({inner})" if depth == 0 else inner
+        inner = format_value(data, top=False, depth=depth)
+        if data.kind in (KIND_PTR, KIND_STRUCT):
+            return inner  # already names its dynamic type
         if data.type == "error" or not data.type:
             return inner
         return f"{data.type}({inner})"

@@ -123,7 +123,7 @@ describe("gocore-dap through DebugClient", { skip: missing && !strict() ? missin
     }
     const first = await startClient(adapter);
     capabilities = ((await first.guard.step("initialize", first.dc.initializeRequest({ adapterID: "go-core", linesStartAt1: true, columnsStartAt1: true, pathFormat: "path" }))).body ?? {}) as Record<string, unknown>;
-    await first.dc.stop();
+    await first.guard.step("disconnect", first.dc.stop(), 10_000);
     const second = await startClient(adapter);
     dc = second.dc;
     guard = second.guard;
@@ -132,8 +132,8 @@ describe("gocore-dap through DebugClient", { skip: missing && !strict() ? missin
 
   after(async () => {
     if (dc) {
-      await guard.step("disconnect", dc.disconnectRequest({}), 10_000).catch(() => undefined);
-      await guard.step("stop", dc.stop(), 10_000).catch(() => undefined);
+      // stop() sends the disconnect request itself (a second one would get no answer).
+      await guard.step("disconnect", dc.stop(), 10_000).catch(() => undefined);
     }
   });
 
@@ -198,7 +198,7 @@ describe("gocore-dap through DebugClient", { skip: missing && !strict() ? missin
     for (const g of groups) {
       assert.equal(
         Object.values(g.states).reduce((a, b) => a + b, 0),
-        g.count,
+        g.statesSampled ?? g.count,
         `states of ${g.key} add up`,
       );
     }
@@ -239,8 +239,8 @@ describe("gocore-dap --listen (TCP) through DebugClient", { skip: missing && !st
 
   after(async () => {
     if (dc && guard) {
-      await guard.step("disconnect", dc.disconnectRequest({}), 10_000).catch(() => undefined);
-      await guard.step("stop", dc.stop(), 10_000).catch(() => undefined);
+      // stop() sends the disconnect request itself (a second one would get no answer).
+      await guard.step("disconnect", dc.stop(), 10_000).catch(() => undefined);
     }
     server?.kill();
   });

@@ -1,9 +1,11 @@
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import { crashIcon, fromCrashSummary, fromStoppedEvent, statusText, truncate } from "../../crashInfo";
+import type { CrashSummaryBody } from "../../goProtocol";
+import { loadDefinitions, validate } from "../schema";
 
 test("the crash summary gives the headline and a hover with the details", () => {
-  const c = fromCrashSummary({
+  const summary: CrashSummaryBody = {
     kind: "panic",
     headline: 'panic: tenant "acme" job 17: quota exceeded',
     message: 'tenant "acme" job 17: quota exceeded',
@@ -16,7 +18,12 @@ test("the crash summary gives the headline and a hover with the details", () => 
     goVersion: "go1.26.8",
     goroutineCount: 1210,
     build: { mainModule: { path: "example.com/app", version: "(devel)" }, vcsRevision: "0123456789abcdef0123", vcsModified: true, trimpath: false, settings: {} },
-  });
+    program: "/srv/app/server",
+    core: "/var/crash/core",
+  };
+  const defs = loadDefinitions();
+  assert.deepEqual(validate(summary, defs.GoCrashSummary, defs), [], "the canned summary follows go-extensions.json");
+  const c = fromCrashSummary(summary);
   assert.equal(c.headline, 'panic: tenant "acme" job 17: quota exceeded');
   assert.equal(c.goroutineId, 18);
   assert.equal(c.source, "crashSummary");

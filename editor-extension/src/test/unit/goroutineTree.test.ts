@@ -12,6 +12,16 @@ import {
   stateIcon,
   statesSummary,
 } from "../../goroutineTree";
+import { loadDefinitions, partOf, validate } from "../schema";
+
+const defs = loadDefinitions();
+const bodySchema = partOf(defs, "GoroutinesResponse", "body");
+const argsSchema = defs.GoroutinesArguments;
+
+/** A full body as the schema requires it (every key present). */
+function body(partial: Partial<GoroutinesResponseBody> & Pick<GoroutinesResponseBody, "total" | "totalUnfiltered" | "crashing">): GoroutinesResponseBody {
+  return { goroutines: [], groups: [], totalGroups: 0, approximate: false, ...partial };
+}
 
 function g(id: number, state: string, fn: string, extra: Partial<GoGoroutine> = {}): GoGoroutine {
   const loc = { function: fn, file: `/src/app/${fn.split(".")[0]}.go`, line: 10 + id };
@@ -50,14 +60,24 @@ function group(key: string, count: number, rep: GoGoroutine, states: Record<stri
 
 // A canned body as gocore-dap documents it (docs/custom-requests.md): the crasher's group is NOT first
 // here, to check that the view puts it first whatever the adapter does.
-const grouped: GoroutinesResponseBody = {
+const grouped: GoroutinesResponseBody = body({
   total: 1203,
   totalUnfiltered: 1210,
   crashing: crasher,
   groups: [group("k-consumer", 1200, waiter, { "chan receive": 1199, select: 1 }), group("k-worker", 1, crasher, { running: 1 }, true), group("k-sleep", 2, g(1, "sleep", "main.main"), { sleep: 2 })],
   totalGroups: 250,
-  approximate: false,
-};
+});
+
+test("the canned bodies follow the adapter's schema (go-extensions.json), and so do the view's requests", () => {
+  assert.deepEqual(validate(grouped, bodySchema, defs), []);
+  const model = new GoroutineTreeModel({ groupBy: "label:tenant", pageSize: 50, filter: { states: ["select"], text: "x", userOnly: true } });
+  assert.deepEqual(validate(model.rootRequest(), argsSchema, defs), []);
+  model.acceptRoot(grouped, 0);
+  assert.deepEqual(validate(model.memberRequest(model.rootChildren()[0] as GroupNode), argsSchema, defs), []);
+  // The validator does catch mistakes.
+  assert.notDeepEqual(validate({ ...grouped, extra: 1 }, bodySchema, defs), []);
+  assert.notDeepEqual(validate({ groupBy: "stack", bogus: true }, argsSchema, defs), []);
+});
 
 test("the canned body passes the shape check; a bad one does not", () => {
   assert.doesNotThrow(() => asGoroutinesBody(grouped));
@@ -99,7 +119,9 @@ test("paging: Load more appends the next page and moves the Load more item", () 
   const model = new GoroutineTreeModel({ groupBy: "stack", pageSize: 3 });
   model.acceptRoot(grouped, 0);
   assert.equal(model.rootRequest().start, 3);
-  model.acceptRoot({ ...grouped, groups: [group("k-4", 1, g(90, "select", "main.loop"), { select: 1 })] }, 3);
+  const page2 = { ...grouped, groups: [group("k-4", 1, g(90, "select", "main.loop"), { select: 1 })] };
+  assert.deepEqual(validate(page2, bodySchema, defs), []);
+  model.acceptRoot(page2, 3);
   const root = model.rootChildren();
   assert.deepEqual(
     root.map((n) => n.kind),
@@ -110,13 +132,27 @@ test("paging: Load more appends the next page and moves the Load more item", () 
   assert.equal(new Set(root.map((n) => n.id)).size, root.length);
 });
 
+test("a group without a representative (the schema allows it) still renders", () => {
+  const model = new GoroutineTreeModel({ groupBy: "waitReason", pageSize: 10 });
+  const bare: GoGoroutineGroup = { key: "select", label: "select", count: 3, states: { select: 3 }, stack: [], memberIds: [1, 2, 3], containsCrashing: false };
+  model.acceptRoot(body({ total: 3, totalUnfiltered: 3, crashing: null, groups: [bare], totalGroups: 1 }), 0);
+  const v = model.view(model.rootChildren()[0]);
+  assert.equal(v.label, "select");
+  assert.equal(v.icon.id, "list-selection");
+  assert.match(stackText(bare), /^3 goroutines \[select\]:/);
+});
+
 test("a group's children: its stack, then its members (paged), crasher first", () => {
   const model = new GoroutineTreeModel({ groupBy: "stack", pageSize: 2 });
   model.acceptRoot(grouped, 0);
   const consumer = model.rootChildren()[1] as GroupNode;
   assert.equal(model.children(consumer), undefined, "members are fetched on expand");
   assert.deepEqual(model.memberRequest(consumer), { start: 0, count: 2, groupBy: "stack", group: "k-consumer" });
-  model.acceptMembers(consumer, { total: 1200, totalUnfiltered: 1210, crashing: crasher, goroutines: [waiter, g(8, "select", "main.consumer")] }, 0);
+  // As gocore-dap answers a `group` request: `total` is every goroutine matching the filter, the group's
+  // size is the count of the one group in `groups`.
+  const members = body({ total: 1203, totalUnfiltered: 1210, crashing: crasher, goroutines: [waiter, g(8, "select", "main.consumer")], groups: [grouped.groups![0]], totalGroups: 250 });
+  assert.deepEqual(validate(members, bodySchema, defs), []);
+  model.acceptMembers(consumer, members, 0);
   const kids = model.children(consumer) ?? [];
   assert.deepEqual(
     kids.map((n) => n.kind),
@@ -132,13 +168,21 @@ test("a group's children: its stack, then its members (paged), crasher first", (
   assert.equal(model.view(frames[0]).description, "proc.go:435 · runtime");
   assert.equal(model.view(frames[1]).icon.id, "debug-stackframe");
   assert.equal(model.view(kids[3]).description, "1,198 more goroutines");
+
+  // A group of one has no Load more, whatever `total` says.
+  const worker = model.rootChildren()[0] as GroupNode;
+  model.acceptMembers(worker, body({ total: 1203, totalUnfiltered: 1210, crashing: crasher, goroutines: [crasher], groups: [grouped.groups![1]], totalGroups: 250 }), 0);
+  assert.deepEqual(
+    (model.children(worker) ?? []).map((n) => n.kind),
+    ["stack", "goroutine"],
+  );
 });
 
 test("ungrouped: a flat page, crasher first with its location", () => {
   const model = new GoroutineTreeModel({ groupBy: "none", pageSize: 100 });
   const rq = model.rootRequest();
   assert.equal(rq.memberCount, undefined);
-  model.acceptRoot({ total: 2, totalUnfiltered: 2, crashing: crasher, goroutines: [waiter, crasher] }, 0);
+  model.acceptRoot(body({ total: 2, totalUnfiltered: 2, crashing: crasher, goroutines: [waiter, crasher] }), 0);
   const root = model.rootChildren();
   assert.equal(root.length, 2);
   const v = model.view(root[0]);
@@ -150,7 +194,7 @@ test("ungrouped: a flat page, crasher first with its location", () => {
 test("a filter that hides the crasher still shows it, pinned", () => {
   const model = new GoroutineTreeModel({ groupBy: "stack", pageSize: 100, filter: { states: ["chan receive"] } });
   assert.deepEqual(model.rootRequest().filter, { states: ["chan receive"] });
-  model.acceptRoot({ total: 1200, totalUnfiltered: 1210, crashing: crasher, groups: [grouped.groups![0]], totalGroups: 1 }, 0);
+  model.acceptRoot(body({ total: 1200, totalUnfiltered: 1210, crashing: crasher, groups: [grouped.groups![0]], totalGroups: 1 }), 0);
   const root = model.rootChildren();
   assert.equal(root[0].kind, "goroutine");
   assert.match(model.view(root[0]).description ?? "", /hidden by the filter/);
@@ -159,7 +203,7 @@ test("a filter that hides the crasher still shows it, pinned", () => {
 
 test("nothing matches: a message instead of an empty tree", () => {
   const model = new GoroutineTreeModel({ groupBy: "none", pageSize: 100, filter: { text: "zzz" } });
-  model.acceptRoot({ total: 0, totalUnfiltered: 5, crashing: null, goroutines: [] }, 0);
+  model.acceptRoot(body({ total: 0, totalUnfiltered: 5, crashing: null }), 0);
   const root = model.rootChildren();
   assert.equal(root.length, 1);
   assert.equal(root[0].kind, "message");
@@ -170,7 +214,7 @@ test("100,000 goroutines: only one page of nodes is built", () => {
   const model = new GoroutineTreeModel({ groupBy: "none", pageSize: 100 });
   const page = Array.from({ length: 100 }, (_, i) => g(i + 1, "select", "main.handler"));
   const started = process.hrtime.bigint();
-  model.acceptRoot({ total: 100000, totalUnfiltered: 100000, crashing: null, goroutines: page }, 0);
+  model.acceptRoot(body({ total: 100000, totalUnfiltered: 100000, crashing: null, goroutines: page }), 0);
   for (const node of model.rootChildren()) {
     model.view(node);
   }

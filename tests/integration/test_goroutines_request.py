@@ -1,0 +1,372 @@
+"""The `goroutines` and `crashSummary` requests on real cores, checked against the runtime's own traceback.
+
+The corpus program many_goroutines parks 10,000 goroutines in a dozen wait states and panics; the
+traceback it printed to stderr (GOTRACEBACK=crash: every goroutine, with frames) is parsed with
+goviews.traceback_text and grouped the same way as the request groups, and the groups must be the same
+sets of goroutine ids. Every message is validated: standard ones against the DAP schema, the custom
+ones against protocol/go-extensions.json.
+"""
+
+from __future__ import annotations
+
+import collections
+import sys
+from collections.abc import Callable, Hashable, Iterator
+from typing import Any
+
+import attrs
+import pytest
+
+from gocore_dap.corpus import CrashArtifact, build
+from gocore_dap.goviews.frames import first_user_frame_index, is_runtime_internal
+from gocore_dap.goviews.grouping import stack_identity
+from gocore_dap.goviews.traceback_text import ParsedTraceback, TracebackGoroutine, parse_traceback
+from tests.conftest import require_tool
+from tests.support.corpus_fixtures import TOOLCHAINS, CorpusCache, CorpusUnavailable, go_version_of
+from tests.support.dap_client import DapClient
+from tests.support.go_extensions_schema import validate_go_extension
+
+pytestmark = pytest.mark.integration
+
+GOROUTINES = 10_000
+
+# The adapter as an editor runs it, with the Go extensions' handler module imported first: the same
+# code whether or not server.registry.load_handlers already imports it.
+ADAPTER = [sys.executable, "-c", "import gocore_dap.server.handlers.goroutines; "
+           "from gocore_dap.cli import main; raise SystemExit(main(['serve']))"]  # fmt: skip
+
+
+@attrs.frozen
+class Core:
+    artifact: CrashArtifact
+    parsed: ParsedTraceback
+
+    @property
+    def goroutines(self) -> dict[int, TracebackGoroutine]:
+        return self.parsed.goroutines_by_id()
+
+    @property
+    def crashing_id(self) -> int:
+        # The runtime prints the goroutine that crashed first.
+        return self.parsed.goroutines[0].id
+
+
+def _build(name: str, toolchain: str | None, params: dict[str, str] | None = None) -> Core:
+    try:
+        CorpusCache().check_toolchain(toolchain)
+    except CorpusUnavailable as exc:
+        require_tool(False, str(exc))
+    artifact = build(name, toolchain=toolchain, params=params, timeout=900)
+    return Core(artifact, parse_traceback(artifact.stderr_text()))
+
+
+@pytest.fixture(scope="module", params=TOOLCHAINS, ids=lambda t: go_version_of(t) or "local")
+def many(request: pytest.FixtureRequest) -> Core:
+    return _build("many_goroutines", request.param, {"goroutines": str(GOROUTINES)})
+
+
+def _client(core: Core) -> DapClient:
+    client = DapClient(command=ADAPTER, validate=validate_go_extension)
+    client.start_core(core.artifact.binary, core.artifact.core)
+    return client
+
+
+@pytest.fixture(scope="module")
+def session(many: Core, dlv_path: Any) -> Iterator[DapClient]:
+    """One adapter session for the module: the listing and the stacks it read are reused."""
+    client = _client(many)
+    try:
+        yield client
+        client.assert_clean()
+    finally:
+        client.close()
+
+
+def exact(client: DapClient, arguments: dict[str, Any]) -> dict[str, Any]:
+    """The answer once the adapter has the full listing (the first grouped answer on a big core may
+    come from Delve's grouping and say `approximate`)."""
+    body = client.ok("goroutines", arguments, timeout=300)
+    if body["approximate"]:
+        body = client.ok("goroutines", arguments, timeout=300)
+    return body
+
+
+def members(client: DapClient, group_by: str, key: str, page_size: int = 10_000) -> list[int]:
+    out: list[int] = []
+    while True:
+        body = client.ok("goroutines", {"groupBy": group_by, "group": key, "start": len(out), "count": page_size})
+        out.extend(g["id"] for g in body["goroutines"])
+        if len(body["goroutines"]) < page_size:
+            return out
+
+
+def partition_of(core: Core, key: Callable[[TracebackGoroutine], Hashable]) -> set[frozenset[int]]:
+    groups: dict[Hashable, set[int]] = collections.defaultdict(set)
+    for goroutine in core.goroutines.values():
+        groups[key(goroutine)].add(goroutine.id)
+    return {frozenset(ids) for ids in groups.values()}
+
+
+def _stack(g: TracebackGoroutine) -> Hashable:
+    return stack_identity([(f.function, f.file, f.line) for f in g.frames])
+
+
+def _location(g: TracebackGoroutine) -> Hashable:
+    index = first_user_frame_index([f.function for f in g.frames])
+    frame = g.frames[index if index is not None else 0]
+    return frame.function, frame.file, frame.line
+
+
+def _creator(g: TracebackGoroutine) -> Hashable:
+    created = g.created_by
+    return (created.function, created.file, created.line) if created is not None else None
+
+
+# --- grouping ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("group_by", "key"),
+    [("stack", _stack), ("location", _location), ("creator", _creator), ("waitReason", lambda g: g.state)],
+)
+def test_groups_are_the_runtime_tracebacks_groups(
+    session: DapClient, many: Core, group_by: str, key: Callable[[TracebackGoroutine], Hashable]
+) -> None:
+    body = exact(session, {"groupBy": group_by, "count": 10_000, "memberCount": 0})
+    assert body["approximate"] is False
+    assert body["total"] == body["totalUnfiltered"] == len(many.goroutines)
+    assert body["totalGroups"] == len(body["groups"])
+    ours = {frozenset(members(session, group_by, g["key"])) for g in body["groups"]}
+    assert ours == partition_of(many, key)
+    for group in body["groups"]:
+        assert sum(group["states"].values()) == group["count"]
+        assert group["representative"]["id"] in set().union(*ours)
+    # Crashing goroutine's group first, then biggest first.
+    assert body["groups"][0]["containsCrashing"] is True
+    counts = [g["count"] for g in body["groups"][1:]]
+    assert counts == sorted(counts, reverse=True)
+    if group_by == "waitReason":
+        # The label is the state text exactly as the runtime printed it.
+        assert {g["label"]: g["count"] for g in body["groups"]} == dict(
+            collections.Counter(g.state for g in many.goroutines.values())
+        )
+
+
+def _comparable(identity: Hashable) -> tuple[tuple[str, str, int], ...]:
+    # Delve and the runtime number a parked goroutine's innermost frame differently (Delve: the saved
+    # PC's line; the runtime: the line of the call before it), and only a runtime frame is ever
+    # innermost on a parked goroutine; so runtime frames are compared by function and file.
+    return tuple((fn, file, 0 if is_runtime_internal(fn) else line) for fn, file, line in identity)  # type: ignore[attr-defined]
+
+
+def test_stack_groups_show_the_bucket_stack(session: DapClient, many: Core) -> None:
+    body = exact(session, {"groupBy": "stack", "count": 100, "memberCount": 5})
+    for group in body["groups"]:
+        representative = many.goroutines[group["representative"]["id"]]
+        frames = [(f["function"], f["file"], f["line"]) for f in group["stack"]]
+        ours, printed = _comparable(stack_identity(frames)), _comparable(_stack(representative))
+        # Delve unwinds a goroutine in a system call from its thread (`syscall.RawSyscall6`, then
+        # `syscall.Syscall` at the call of it), the runtime from where it entered the call
+        # (`syscall.Syscall` at entersyscall): Delve may show more innermost frames, and the innermost
+        # frame both show may be at another line of the same function.
+        suffix = ours[len(ours) - len(printed) :]
+        assert suffix[1:] == printed[1:] and suffix[0][:2] == printed[0][:2], group["label"]
+        assert group["memberIds"][0] == group["representative"]["id"]
+        assert len(group["memberIds"]) == min(5, group["count"])
+
+
+def test_first_answer_comes_from_delves_grouping_then_exact(many: Core, dlv_path: Any) -> None:
+    client = _client(many)
+    try:
+        first = client.ok("goroutines", {"groupBy": "stack", "count": 1000}, timeout=300)
+        second = client.ok("goroutines", {"groupBy": "stack", "count": 1000}, timeout=300)
+        client.assert_clean()
+    finally:
+        client.close()
+    # A 10k core takes the fast path first (FAST_PATH_MIN_GOROUTINES); it says so.
+    assert first["approximate"] is True and second["approximate"] is False
+    assert first["total"] == second["total"] == len(many.goroutines)
+    assert sum(g["count"] for g in first["groups"]) == first["total"]
+    assert first["crashing"]["id"] == many.crashing_id and first["groups"][0]["containsCrashing"]
+    exact_counts = {g["key"]: g["count"] for g in second["groups"]}
+    resolved = [g for g in first["groups"] if g["key"].startswith("stack:")]
+    assert len(resolved) >= len(first["groups"]) // 2
+    for group in resolved:
+        assert group["count"] == exact_counts[group["key"]], group["label"]
+        if group["count"] > len(group["memberIds"]):
+            assert group["statesSampled"] == len(group["memberIds"]) or group["containsCrashing"]
+
+
+# --- filters and the crashing goroutine ---------------------------------------------------------------------
+
+
+def _ids(client: DapClient, flt: dict[str, Any]) -> tuple[set[int], list[dict[str, Any]]]:
+    """Every goroutine the filter selects (paged), and their records."""
+    records: list[dict[str, Any]] = []
+    while True:
+        body = exact(client, {"filter": flt, "start": len(records), "count": 5000})
+        records.extend(body["goroutines"])
+        if len(body["goroutines"]) < 5000:
+            break
+    assert body["total"] == len(records)
+    return {g["id"] for g in records}, records
+
+
+def test_filters_select_what_the_traceback_shows(session: DapClient, many: Core) -> None:
+    everyone = many.goroutines.values()
+    ids, _ = _ids(session, {"states": ["IO wait", "semacquire"]})
+    assert ids == {g.id for g in everyone if g.state in ("IO wait", "semacquire")} and ids
+    ids, _ = _ids(session, {"function": "NETFD"})
+    assert ids == {g.id for g in everyone if "netfd" in str(_location(g)[0]).lower()} and ids  # type: ignore[index]
+    ids, _ = _ids(session, {"creator": "main.main"})
+    assert ids == {g.id for g in everyone if g.created_by is not None and "main.main" in g.created_by.function}
+    ids, _ = _ids(session, {"text": "fd_posix.go"})
+    assert ids == {g.id for g in everyone if str(_location(g)[1]).endswith("fd_posix.go")}  # type: ignore[index]
+    ids, _ = _ids(session, {"states": ["IO wait"], "function": "netFD"})
+    assert ids == {g.id for g in everyone if g.state == "IO wait"}
+
+
+def test_user_only_hides_runtime_goroutines(session: DapClient, many: Core) -> None:
+    all_ids, everyone = _ids(session, {})
+    user_ids, _ = _ids(session, {"userOnly": True})
+    system = {g["id"] for g in everyone if g["system"]}
+    assert system and user_ids == all_ids - system
+    assert many.crashing_id in user_ids and 1 in user_ids
+
+
+def test_the_crashing_goroutine_is_never_hidden(session: DapClient, many: Core) -> None:
+    crashing = many.crashing_id
+    for arguments in (
+        {"filter": {"states": ["chan send"]}},
+        {"filter": {"text": "no goroutine matches this"}},
+        {"start": 5000, "count": 10},
+        {"groupBy": "waitReason", "start": 3, "count": 1},
+        {"groupBy": "stack", "filter": {"function": "time.Sleep"}},
+    ):
+        body = exact(session, arguments)
+        assert body["crashing"]["id"] == crashing and body["crashing"]["crashed"] is True, arguments
+        assert body["crashing"]["state"] == many.goroutines[crashing].state
+        assert crashing not in {g["id"] for g in body["goroutines"] if body["goroutines"]} or arguments == {}
+    page0 = exact(session, {"count": 3})
+    assert page0["goroutines"][0]["id"] == crashing
+
+
+def test_paging_covers_every_goroutine_once(session: DapClient, many: Core) -> None:
+    seen: list[int] = []
+    while True:
+        body = exact(session, {"start": len(seen), "count": 2500})
+        seen.extend(g["id"] for g in body["goroutines"])
+        if len(body["goroutines"]) < 2500:
+            break
+    assert seen[0] == many.crashing_id
+    assert seen[1:] == sorted(seen[1:])
+    assert len(seen) == len(set(seen)) and set(seen) == set(many.goroutines)
+    groups = exact(session, {"groupBy": "location", "count": 2, "memberCount": 7})
+    biggest = groups["groups"][1]
+    paged = members(session, "location", biggest["key"], page_size=300)
+    assert len(paged) == biggest["count"] and paged[:7] == biggest["memberIds"] and paged == sorted(paged)
+    second_page = exact(session, {"groupBy": "location", "start": 1, "count": 1})
+    assert second_page["groups"][0]["key"] == biggest["key"] and second_page["totalGroups"] == groups["totalGroups"]
+
+
+def test_records_match_the_traceback(session: DapClient, many: Core) -> None:
+    _, records = _ids(session, {})
+    assert len(records) == len(many.goroutines)
+    with_minutes = 0
+    for record in records:
+        printed = many.goroutines[record["id"]]
+        assert record["state"] == printed.state
+        # The runtime prints ", N minutes" from N >= 1; the corpus waits for seconds, so none is printed,
+        # and the adapter's own figure must agree (0) wherever it has one.
+        if "waitMinutes" in record:
+            with_minutes += 1
+            assert record["waitMinutes"] == (printed.wait_minutes or 0)
+        if printed.creator_goroutine is not None and record["id"] != 1:
+            assert record.get("parentId") == printed.creator_goroutine, record["id"]
+        if printed.created_by is not None and record["id"] != 1:
+            creation = record["creationLocation"]
+            assert (creation["function"], creation["line"]) == (printed.created_by.function, printed.created_by.line)
+    assert with_minutes > len(records) // 2  # the GC recorded waitsince for parked goroutines
+    crashing = exact(session, {"count": 1})["crashing"]
+    assert crashing["threadId"] > 0 and "waitMinutes" not in crashing
+
+
+def test_bad_arguments_are_errors(session: DapClient) -> None:
+    for arguments, words in (
+        ({"groupBy": "everything"}, "'groupBy' must be one of"),
+        ({"count": "ten"}, "'count' must be an integer"),
+        ({"filter": {"state": ["running"]}}, "unknown argument 'filter.state'"),
+        ({"groupBy": "stack", "group": "stack:0000000000000000"}, "no group has the key"),
+    ):
+        response = session.request("goroutines", arguments)
+        assert response["success"] is False and words in response["message"], response
+        assert response["body"]["error"]["id"] == 1001
+
+
+# --- crashSummary --------------------------------------------------------------------------------------------
+
+
+def test_crash_summary(session: DapClient, many: Core) -> None:
+    body = session.ok("crashSummary")
+    assert body["kind"] == "panic"
+    assert body["headline"] == many.parsed.message
+    assert body["crashingGoroutineId"] == many.crashing_id
+    assert body["goVersion"] == many.artifact.go_version
+    assert body["goroutineCount"] == len(many.goroutines)
+    assert [p["value"] for p in body["panicChain"]] == [p.value for p in many.parsed.panics]
+    module = next(
+        line.split()[1]
+        for line in (many.artifact.source_dir / "go.mod").read_text().splitlines()
+        if line.startswith("module ")
+    )
+    assert body["build"]["mainModule"]["path"] == module
+    assert body["build"]["settings"]["GOARCH"] and body["build"]["trimpath"] is False
+    assert body["program"].endswith("binary") and body["core"].endswith("core")
+
+
+# --- labels and a crash without a goroutine -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module", params=TOOLCHAINS, ids=lambda t: go_version_of(t) or "local")
+def labels_core(request: pytest.FixtureRequest) -> Core:
+    return _build("pprof_labels", request.param)
+
+
+def test_label_grouping_and_filter(labels_core: Core, dlv_path: Any) -> None:
+    printed = labels_core.goroutines
+    if not any(g.labels for g in printed.values()):
+        pytest.skip(f"{labels_core.artifact.go_version} does not print labels in tracebacks (tracebacklabels)")
+    client = _client(labels_core)
+    try:
+        body = exact(client, {"groupBy": "label:tenant", "count": 100})
+        ours = {g["label"]: set(members(client, "label:tenant", g["key"])) for g in body["groups"]}
+        theirs: dict[str, set[int]] = collections.defaultdict(set)
+        for g in printed.values():
+            value = g.labels.get("tenant", "")
+            theirs[f"tenant={value}" if value else "no tenant label"].add(g.id)
+        assert ours == theirs
+        ids, _ = _ids(client, {"label": "tenant=globex"})
+        assert ids == {g.id for g in printed.values() if g.labels.get("tenant") == "globex"} and ids
+        ids, _ = _ids(client, {"label": "job"})
+        assert ids == {g.id for g in printed.values() if "job" in g.labels}
+        crashing = exact(client, {})["crashing"]
+        assert crashing["labels"] == dict(printed[labels_core.crashing_id].labels)
+        client.assert_clean()
+    finally:
+        client.close()
+
+
+def test_deadlock_has_no_crashing_goroutine(dlv_path: Any) -> None:
+    core = _build("deadlock", None)
+    client = _client(core)
+    try:
+        body = exact(client, {"groupBy": "waitReason"})
+        assert body["crashing"] is None
+        assert not any(g["containsCrashing"] for g in body["groups"])
+        assert body["total"] == len(core.goroutines)
+        summary = client.ok("crashSummary")
+        assert summary["kind"] == "fatal error" and "crashingGoroutineId" not in summary
+        assert summary["headline"] == core.parsed.message
+        client.assert_clean()
+    finally:
+        client.close()

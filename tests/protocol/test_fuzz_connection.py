@@ -1,0 +1,487 @@
+"""Hypothesis fuzzing of a `DapConnection`, in process: framing bytes and request arguments.
+
+The connection reads and writes through fake callables (a list of chunks in, a DapReader out), so
+thousands of messages run in seconds. What must hold for any input:
+- the connection never raises and ends when the input ends;
+- what it writes is well-framed DAP, valid against the DAP schema (and go-extensions.json), with
+  strictly increasing seq;
+- every request that can be identified gets exactly one response, in order, and no input ever
+  produces an internal error (5000): a bad argument is the client's error (1001), not ours;
+- an argument of the wrong JSON type for a field the command knows is refused as BAD_ARGUMENTS
+  and the message names the command.
+
+Arguments are generated from the argument definitions of the DAP schema (`StackTraceArguments`,
+...), of go-extensions.json (custom commands) and, for `launch`, from the launch configuration
+schema in editor-extension/package.json, mixing right types, wrong types, missing required
+properties and unknown keys. The real adapter process gets a smaller dose in
+test_fuzz_adapter_process.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import itertools
+import json
+from collections import deque
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gocore_dap.protocol.models import ALIASES, wire_name
+from gocore_dap.server.connection import DapConnection
+from gocore_dap.server.registry import load_handlers
+from gocore_dap.transport.dap_framing import DapReader, FramingError, encode_message
+from tests.support.dap_schema import load_schema
+from tests.support.go_extensions_schema import load_extension_schema, validate_go_extension
+
+REPO = Path(__file__).resolve().parents[2]
+
+INTERNAL_ERROR = 5000
+BAD_ARGUMENTS = 1001
+SENTINEL_SEQ = 2_000_000_000  # within int32, beyond any seq the strategies use
+
+# Bounded for CI: each example runs a whole connection (a few ms).
+fuzz = settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
+)
+
+# --- JSON values ------------------------------------------------------------------------------------
+
+json_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**63)
+    | st.text(max_size=12)
+    | st.floats(allow_nan=False, allow_infinity=False)
+)
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=8,
+)
+
+# JSON values by type, to pick a wrong one for a property (null is never "wrong": an optional
+# property may be null).
+_BY_TYPE: dict[str, st.SearchStrategy[Any]] = {
+    "boolean": st.booleans(),
+    "integer": st.integers(-(2**40), 2**40),
+    # 5.0 is a fine integer (JavaScript clients send it), so a wrong number has a fraction.
+    "number": st.floats(allow_nan=False, allow_infinity=False, width=32).filter(lambda f: not f.is_integer()),
+    "string": st.text(max_size=12),
+    "array": st.lists(json_scalars, max_size=3),
+    "object": st.dictionaries(st.text(max_size=6), json_scalars, max_size=3),
+}
+# The types a value of each schema type may take and still be right.
+_ACCEPTS: dict[str, set[str]] = {
+    "boolean": {"boolean"},
+    "integer": {"integer"},
+    "number": {"number", "integer"},
+    "string": {"string"},
+    "array": {"array"},
+    "object": {"object"},
+}
+
+
+# --- the argument definitions -----------------------------------------------------------------------
+
+
+@functools.cache
+def _definitions() -> dict[str, Any]:
+    ours = load_extension_schema()["definitions"]
+    return {**load_schema()["definitions"], **ours}
+
+
+@functools.cache
+def _launch_schema() -> dict[str, Any]:
+    package = json.loads((REPO / "editor-extension" / "package.json").read_text(encoding="utf-8"))
+    debugger = package["contributes"]["debuggers"][0]
+    schema: dict[str, Any] = debugger["configurationAttributes"]["launch"]
+    return {"type": "object", "properties": schema["properties"], "required": ["program", "coreFilePath"]}
+
+
+def argument_schema(command: str) -> dict[str, Any] | None:
+    if command == "launch":
+        return _launch_schema()
+    name = command[:1].upper() + command[1:] + "Arguments"
+    found: dict[str, Any] | None = _definitions().get(name)
+    return found
+
+
+def _resolve(node: Mapping[str, Any]) -> Mapping[str, Any]:
+    while "$ref" in node:
+        node = _definitions()[node["$ref"].rsplit("/", 1)[-1]]
+    return node
+
+
+def _types(node: Mapping[str, Any]) -> set[str]:
+    node = _resolve(node)
+    declared = node.get("type")
+    if isinstance(declared, list):
+        return set(declared)
+    if isinstance(declared, str):
+        return {declared}
+    if "properties" in node:
+        return {"object"}
+    return set()
+
+
+def right_value(node: Mapping[str, Any], depth: int = 0) -> st.SearchStrategy[Any]:
+    """A value the schema allows (nested objects right all the way down)."""
+    node = _resolve(node)
+    if "enum" in node:
+        return st.sampled_from(node["enum"])
+    if "_enum" in node and node.get("type") == "string":
+        return st.sampled_from(node["_enum"]) | st.text(max_size=12)
+    types = _types(node)
+    if not types:
+        return json_values
+    options: list[st.SearchStrategy[Any]] = []
+    for kind in sorted(types):
+        if kind == "integer":
+            low = node.get("minimum", -(2**31))
+            options.append(st.integers(low, 2**31 - 1))
+        elif kind == "number":
+            low = node.get("minimum", -1e9)
+            options.append(st.floats(low, 1e9, allow_nan=False) | st.integers(int(low) + 1, 10**6))
+        elif kind == "array" and depth < 2:
+            options.append(st.lists(right_value(node.get("items", {}), depth + 1), max_size=3))
+        elif kind == "object" and depth < 2 and "properties" in node:
+            options.append(object_value(node, depth + 1).map(lambda pair: pair[0]))
+        elif kind in _BY_TYPE:
+            options.append(_BY_TYPE[kind])
+    return st.one_of(options) if options else json_values
+
+
+def wrong_value(node: Mapping[str, Any]) -> st.SearchStrategy[Any]:
+    """A value of a JSON type the schema does not allow for the property."""
+    allowed: set[str] = set()
+    for kind in _types(node):
+        allowed |= _ACCEPTS.get(kind, {kind})
+    others = [strategy for kind, strategy in _BY_TYPE.items() if kind not in allowed]
+    return st.one_of(others) if others else st.nothing()
+
+
+def object_value(
+    node: Mapping[str, Any], depth: int = 0, *, with_wrong: bool = False
+) -> st.SearchStrategy[tuple[dict[str, Any], frozenset[str]]]:
+    """An object from a definition: each property present or not, right or (optionally) wrong,
+    sometimes with unknown keys; with the set of properties that got a wrong type."""
+    node = _resolve(node)
+    properties: Mapping[str, Any] = node.get("properties", {})
+    entries: dict[str, st.SearchStrategy[tuple[Any, bool]]] = {}
+    for name, prop in properties.items():
+        choice = right_value(prop, depth).map(lambda v: (v, False))
+        if with_wrong:
+            choice = choice | wrong_value(prop).map(lambda v: (v, True))
+        entries[name] = choice
+    extras = st.dictionaries(
+        st.text(min_size=1, max_size=8).filter(lambda k: k not in properties), json_scalars, max_size=2
+    )
+
+    def assemble(parts: tuple[dict[str, tuple[Any, bool]], dict[str, Any]]) -> tuple[dict[str, Any], frozenset[str]]:
+        chosen, unknown = parts
+        value = {**unknown, **{k: v for k, (v, _) in chosen.items()}}
+        return value, frozenset(k for k, (_, wrong) in chosen.items() if wrong)
+
+    return st.tuples(st.fixed_dictionaries({}, optional=entries), extras).map(assemble)
+
+
+@functools.cache
+def model_fields(command: str) -> frozenset[str]:
+    """The wire keys the adapter's arguments class for `command` reads (aliases included)."""
+    cmd = load_handlers().get(command)
+    if cmd is None or cmd.arguments is None or not attrs.has(cmd.arguments):
+        return frozenset()
+    keys: set[str] = set()
+    for field in attrs.fields(cmd.arguments):
+        keys.add(wire_name(field))
+        keys.update(field.metadata.get(ALIASES, ()))
+    return frozenset(keys)
+
+
+def commands() -> list[str]:
+    return sorted(load_handlers())
+
+
+UNKNOWN_COMMANDS = ["", "frobnicate", "Threads", "launch ", "__proto__", "constructor", "x" * 200]
+
+
+@st.composite
+def requests(draw: st.DrawFn, seq: int, command: str | None = None) -> tuple[dict[str, Any], frozenset[str]]:
+    """A request for a (known or unknown) command with generated arguments; and its wrong keys."""
+    name = command or draw(st.sampled_from(commands()) | st.sampled_from(UNKNOWN_COMMANDS))
+    schema = argument_schema(name)
+    message: dict[str, Any] = {"seq": seq, "type": "request", "command": name}
+    wrong: frozenset[str] = frozenset()
+    if schema is not None:
+        arguments, wrong = draw(object_value(schema, with_wrong=True))
+        if draw(st.integers(0, 9)) > 0:
+            message["arguments"] = arguments
+        else:
+            message["arguments"] = draw(json_values)  # not even an object, or missing
+            wrong = frozenset()
+    elif draw(st.booleans()):
+        message["arguments"] = draw(json_values)
+    return message, wrong & model_fields(name)
+
+
+# --- running a connection on bytes --------------------------------------------------------------------
+
+
+@attrs.define
+class Outcome:
+    messages: list[dict[str, Any]]
+    violations: list[str]
+
+    def responses(self) -> list[dict[str, Any]]:
+        return [m for m in self.messages if m.get("type") == "response"]
+
+    def response_to(self, seq: int) -> list[dict[str, Any]]:
+        return [m for m in self.responses() if m.get("request_seq") == seq]
+
+
+def run_connection(chunks: Iterable[bytes], *, until_answered: int | None = None, timeout: float = 20) -> Outcome:
+    """Feed `chunks` to a new DapConnection; after them, wait (bounded) until request
+    `until_answered` is answered, then end the stream. Returns what the connection wrote."""
+    outcome = Outcome([], [])
+
+    async def main() -> None:
+        pending = deque(chunks)
+        answered = asyncio.Event()
+        decoder = DapReader()
+        last_seq = 0
+
+        async def read() -> bytes:
+            if pending:
+                return pending.popleft()
+            if until_answered is not None:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(answered.wait(), 5)
+            return b""
+
+        async def write(data: bytes) -> None:
+            nonlocal last_seq
+            decoder.receive_data(data)
+            while True:
+                item = decoder.next_message()
+                if isinstance(item, FramingError):
+                    outcome.violations.append(f"badly framed output: {item}")
+                    continue
+                if not isinstance(item, dict):
+                    break
+                outcome.messages.append(item)
+                try:
+                    validate_go_extension(item)
+                except AssertionError as exc:
+                    outcome.violations.append(str(exc))
+                seq = item.get("seq")
+                if not isinstance(seq, int) or seq <= last_seq:
+                    outcome.violations.append(f"seq {seq!r} after {last_seq}")
+                else:
+                    last_seq = seq
+                if item.get("type") == "response" and item.get("request_seq") == until_answered:
+                    answered.set()
+
+        connection = DapConnection(read, write)
+        await asyncio.wait_for(connection.run(), timeout)
+
+    asyncio.run(main())
+    return outcome
+
+
+def frame(body: bytes, *, headers: bytes = b"") -> bytes:
+    return b"Content-Length: %d\r\n%s\r\n%s" % (len(body), headers, body)
+
+
+def split(data: bytes, cuts: list[int]) -> list[bytes]:
+    points = sorted({cut % (len(data) + 1) for cut in cuts})
+    edges = [0, *points, len(data)]
+    return [data[a:b] for a, b in itertools.pairwise(edges) if b > a]
+
+
+def sentinel() -> bytes:
+    return encode_message({"seq": SENTINEL_SEQ, "type": "request", "command": "threads"})
+
+
+def assert_no_internal_errors(outcome: Outcome) -> None:
+    for response in outcome.responses():
+        error = (response.get("body") or {}).get("error") or {}
+        assert error.get("id") != INTERNAL_ERROR, response
+
+
+# --- request arguments ------------------------------------------------------------------------------
+
+
+@fuzz
+@given(st.data())
+def test_arguments_of_every_command(data: st.DataObject) -> None:
+    """initialize, then one request with generated arguments, then a sentinel: never a 5000."""
+    initialize = encode_message(
+        {"seq": 1, "type": "request", "command": "initialize", "arguments": {"adapterID": "go-core"}}
+    )
+    message, wrong = data.draw(requests(2))
+    outcome = run_connection([initialize, encode_message(message), sentinel()], until_answered=SENTINEL_SEQ)
+    assert not outcome.violations, outcome.violations
+    assert_no_internal_errors(outcome)
+    (response,) = outcome.response_to(2)
+    assert response["command"] == message["command"]
+    if wrong:
+        assert not response["success"] and response["body"]["error"]["id"] == BAD_ARGUMENTS, (message, response)
+        assert response["message"].startswith(f"{message['command']}:"), response["message"]
+    ending = message["command"] == "disconnect" and response["success"]
+    assert ending or len(outcome.response_to(SENTINEL_SEQ)) == 1, "the connection stopped serving"
+
+
+@pytest.mark.parametrize("command", commands())
+@settings(fuzz, max_examples=25)
+@given(data=st.data())
+def test_arguments_per_command(command: str, data: st.DataObject) -> None:
+    """The same, a few examples for each command, so that none is left out by chance."""
+    message, wrong = data.draw(requests(1, command))
+    outcome = run_connection([encode_message(message), sentinel()], until_answered=SENTINEL_SEQ)
+    assert not outcome.violations, outcome.violations
+    assert_no_internal_errors(outcome)
+    (response,) = outcome.response_to(1)
+    if wrong and isinstance(message.get("arguments"), dict):
+        assert response["body"]["error"]["id"] == BAD_ARGUMENTS, (message, response)
+
+
+# --- framing ------------------------------------------------------------------------------------------
+
+bad_bodies = st.sampled_from(
+    [
+        b"{",
+        b"[]",
+        b"null",
+        b"42",
+        b'"request"',
+        b"\xff\xfe",
+        b'{"seq": 7, "type": "request", "command": "threads"',  # cut short: seq and command salvaged
+        b'{"seq": true, "type": "request", "command": "threads"}',
+        b'{"seq": 1.5, "type": "request", "command": "threads"}',
+        b'{"seq": "3", "type": "request", "command": "threads"}',
+        b'{"seq": 9, "type": "request", "command": 7}',
+        b'{"seq": 9, "type": "request"}',
+        b'{"seq": 9, "type": "response", "command": "threads", "request_seq": 1, "success": true}',
+        b'{"seq": 9, "type": "event", "event": "stopped"}',
+        b'{"seq": 9}',
+        b"{}",
+        b"[" * 100_000,  # nested too deeply for the json module
+        b'{"seq": 9, "type": "request", "command": "evaluate", "arguments": {"expression": "\\ud800"}}',
+    ]
+) | st.text(max_size=30).map(lambda t: t.encode())
+# Header lines a client might send besides Content-Length, and broken ones (none mentions the length,
+# so resynchronising cannot land inside them).
+extra_headers = st.sampled_from(
+    [b"", b"Content-Type: application/vscode-jsonrpc; charset=utf-8\r\n", b"X-Thing: 1\r\n"]
+)
+broken_headers = st.sampled_from(
+    [b"garbage\r\n\r\n", b"Content-Length: abc\r\n\r\n", b"Content-Length: -5\r\n\r\n", b": 4\r\n\r\n"]
+)
+
+
+@st.composite
+def frames(draw: st.DrawFn) -> tuple[list[bytes], dict[int, dict[str, Any] | None]]:
+    """A stream of whole frames, good and bad; and for each seq that must be answered, its request
+    (None for a broken body whose seq the reader salvages)."""
+    out: list[bytes] = []
+    expected: dict[int, dict[str, Any] | None] = {}
+    for seq in range(1, draw(st.integers(1, 8)) + 1):
+        kind = draw(st.sampled_from(["request", "request", "bad-body", "bad-header"]))
+        if kind == "request":
+            message, _ = draw(requests(seq))
+            if message["command"] in ("disconnect", "terminate"):
+                message["command"] = "threads"  # ending the session is tested on its own
+            out.append(frame(json.dumps(message).encode(), headers=draw(extra_headers)))
+            expected[seq] = message
+        elif kind == "bad-body":
+            body = draw(bad_bodies)
+            out.append(frame(body))
+            if body == b'{"seq": 7, "type": "request", "command": "threads"':
+                expected[7] = None
+        else:
+            out.append(draw(broken_headers) + b'{"x": 1}')
+        if draw(st.booleans()):
+            out.append(b"\r\n")  # stray whitespace between messages is tolerated
+    return out, expected
+
+
+@fuzz
+@given(frames(), st.lists(st.integers(min_value=0), max_size=12))
+def test_frames_good_and_bad(stream: tuple[list[bytes], dict[int, dict[str, Any] | None]], cuts: list[int]) -> None:
+    parts, expected = stream
+    data = b"".join(parts) + sentinel()
+    outcome = run_connection(split(data, cuts), until_answered=SENTINEL_SEQ)
+    assert not outcome.violations, outcome.violations
+    assert_no_internal_errors(outcome)
+    for seq, message in expected.items():
+        answers = outcome.response_to(seq)
+        assert len(answers) >= 1, (seq, message, outcome.messages)
+        if message is not None:
+            assert answers[0]["command"] == message["command"]
+    assert len(outcome.response_to(SENTINEL_SEQ)) == 1, "a broken message stopped the connection"
+    # Responses come in request order.
+    order = [r["request_seq"] for r in outcome.responses()]
+    wanted = [s for s in order if s in expected or s == SENTINEL_SEQ]
+    assert wanted == sorted(wanted)
+
+
+fragments = st.sampled_from(
+    [
+        b"Content-Length: ",
+        b"content-length:",
+        b"\r\n",
+        b"\r\n\r\n",
+        b"12",
+        b"99999999999999999999",
+        b"{",
+        b"}",
+        b'"seq":3',
+        b'"type":"request"',
+        b'"command":"threads"',
+        b'"arguments":',
+        b"\xff",
+        b"[",
+    ]
+)
+junk = st.lists(fragments | st.binary(max_size=16), max_size=40).map(b"".join)
+
+
+@fuzz
+@given(junk, st.lists(st.integers(min_value=0), max_size=10))
+def test_any_bytes(data: bytes, cuts: list[int]) -> None:
+    """Arbitrary bytes: the connection ends with the stream, writes only valid DAP, never a 5000."""
+    outcome = run_connection(split(data, cuts))
+    assert not outcome.violations, outcome.violations
+    assert_no_internal_errors(outcome)
+
+
+def test_a_flood_of_requests_is_answered_in_order() -> None:
+    """More requests than the read-ahead queue holds, in one chunk."""
+    batch = b"".join(
+        encode_message({"seq": seq, "type": "request", "command": "threads"}) for seq in range(1, 501)
+    )
+    outcome = run_connection([batch, sentinel()], until_answered=SENTINEL_SEQ)
+    assert not outcome.violations
+    assert [r["request_seq"] for r in outcome.responses()] == [*range(1, 501), SENTINEL_SEQ]
+
+
+def test_a_disconnect_ends_the_connection_and_answers_what_came_before() -> None:
+    stream = [
+        encode_message({"seq": 1, "type": "request", "command": "threads"}),
+        encode_message({"seq": 2, "type": "request", "command": "disconnect"}),
+        encode_message({"seq": 3, "type": "request", "command": "threads"}),
+    ]
+    outcome = run_connection(stream)
+    assert not outcome.violations
+    answered = [r["request_seq"] for r in outcome.responses()]
+    assert answered[-1] == 2 and 3 not in answered

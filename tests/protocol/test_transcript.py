@@ -1,0 +1,259 @@
+"""A recorded session on the `classic` core, kept as a golden transcript, and its replay.
+
+`protocol-fixtures/transcripts/classic.jsonl` holds every message of one editor-like session, both ways,
+one JSON object per line: `{"from": "client" | "adapter", "message": {...}}`. Volatile values are
+normalised when recorded: the checkout and the Go root become `<REPO>` and `<GOROOT>`, the cache entry
+`<BUILD>`, the Go version `<GOVERSION>`, addresses `0x<ADDR>`, the bytes `readMemory` returns (they hold
+pointers) `<N bytes>`. Ids that the client takes from earlier
+answers (thread, frame, variables reference...) are written as `${name}` placeholders (see `BINDINGS`), so
+the transcript is also a script.
+
+`test_replay_matches_the_transcript` replays the recorded requests against the real adapter and checks
+that every response (and the `initialized`, `stopped` and `terminated` events) still has the recorded
+shape: the same keys, the same value types, the same discriminating values (`command`, `success`,
+`reason`, ...). Values themselves (line numbers of the runtime, goroutine ids) may change between Go
+versions and are not compared. `output` events are recorded but not compared: their number depends on the
+machine (warnings about the Go version, for instance).
+
+To record the transcript again (after a deliberate protocol change):
+
+    UPDATE_TRANSCRIPTS=1 .venv/bin/pytest tests/protocol/test_transcript.py
+
+which runs `SCRIPT` and rewrites the file; review the diff before committing it.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from tests.support.corpus_fixtures import CorpusCase
+from tests.support.dap_client import REPO, DapClient
+
+pytestmark = pytest.mark.integration
+
+TRANSCRIPT = REPO / "protocol-fixtures" / "transcripts" / "classic.jsonl"
+UPDATE = os.environ.get("UPDATE_TRANSCRIPTS") == "1"
+COMPARED_EVENTS = frozenset({"initialized", "stopped", "terminated", "exited"})
+# Keys whose values say what a message is, so they are part of its shape.
+_DISCRIMINATORS = frozenset({"type", "command", "event", "success", "reason", "exceptionId", "breakMode",
+                             "presentationHint", "category"})
+_PLACEHOLDER_RE = re.compile(r"^\$\{(?P<name>[\w.]+)\}$")
+_ADDRESS_RE = re.compile(r"0x[0-9a-f]{5,}")
+_GO_VERSION_RE = re.compile(r"\bgo1\.\d+(?:\.\d+)?\b")
+
+# The session an editor has on a crash: configure, land on the crash, look around, try to step, leave.
+SCRIPT: list[tuple[str, dict[str, Any] | None]] = [
+    ("initialize", {"clientID": "vscode", "clientName": "Visual Studio Code", "adapterID": "go-core",
+                    "pathFormat": "path", "linesStartAt1": True, "columnsStartAt1": True,
+                    "supportsVariableType": True, "supportsVariablePaging": True,
+                    "supportsRunInTerminalRequest": True, "supportsMemoryReferences": True,
+                    "supportsProgressReporting": True, "supportsInvalidatedEvent": True, "locale": "en"}),
+    ("launch", {"type": "go-core", "request": "launch", "name": "Open core", "program": "${program}",
+                "coreFilePath": "${core}", "__sessionId": "0b9a7b1e-5a3c-4bd4-9e49-1f1c3b7d2c11"}),
+    ("setBreakpoints", {"source": {"name": "main.go", "path": "${main_go}"}, "lines": [27],
+                        "breakpoints": [{"line": 27}], "sourceModified": False}),
+    ("setExceptionBreakpoints", {"filters": []}),
+    ("configurationDone", None),
+    ("threads", None),
+    ("exceptionInfo", {"threadId": "${stopped.threadId}"}),
+    ("stackTrace", {"threadId": "${stopped.threadId}", "startFrame": 0, "levels": 20}),
+    ("scopes", {"frameId": "${frame.user.id}"}),
+    ("variables", {"variablesReference": "${scope.Arguments}"}),
+    ("variables", {"variablesReference": "${scope.Locals}"}),
+    ("variables", {"variablesReference": "${variable.expandable}"}),
+    ("evaluate", {"expression": "processed", "frameId": "${frame.user.id}", "context": "hover"}),
+    ("evaluate", {"expression": "processed * 10 + id", "frameId": "${frame.user.id}", "context": "repl"}),
+    ("evaluate", {"expression": "nosuchname", "frameId": "${frame.user.id}", "context": "watch"}),
+    ("disassemble", {"memoryReference": "${frame.user.instructionPointerReference}", "offset": 0,
+                     "instructionOffset": -2, "instructionCount": 5, "resolveSymbols": True}),
+    ("readMemory", {"memoryReference": "${variable.memory}", "offset": 0, "count": 16}),
+    ("continue", {"threadId": "${stopped.threadId}"}),
+    ("next", {"threadId": "${stopped.threadId}"}),
+    ("disconnect", {"restart": False, "terminateDebuggee": True}),
+]
+
+
+class Bindings:
+    """The values `${name}` placeholders stand for, learnt from the session as it goes."""
+
+    def __init__(self, case: CorpusCase) -> None:
+        self.values: dict[str, Any] = {
+            "program": str(case.artifact.binary),
+            "core": str(case.artifact.core),
+            "main_go": str(case.artifact.source_dir / "main.go"),
+        }
+
+    def learn(self, message: dict[str, Any]) -> None:
+        body = message.get("body") or {}
+        if message.get("event") == "stopped":
+            self.values["stopped.threadId"] = body.get("threadId")
+        if message.get("command") == "stackTrace" and message.get("success"):
+            user = next(f for f in body["stackFrames"]
+                        if (f.get("source") or {}).get("presentationHint") != "deemphasize")
+            self.values["frame.user.id"] = user["id"]
+            self.values["frame.user.instructionPointerReference"] = user.get("instructionPointerReference")
+        if message.get("command") == "scopes" and message.get("success"):
+            for scope in body["scopes"]:
+                self.values[f"scope.{scope['name'].split(' (')[0]}"] = scope["variablesReference"]
+        if message.get("command") == "variables" and message.get("success"):
+            for variable in body["variables"]:
+                if variable.get("variablesReference") and "variable.expandable" not in self.values:
+                    self.values["variable.expandable"] = variable["variablesReference"]
+                if variable.get("memoryReference") and "variable.memory" not in self.values:
+                    self.values["variable.memory"] = variable["memoryReference"]
+
+    def resolve(self, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: self.resolve(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.resolve(v) for v in value]
+        if isinstance(value, str) and (match := _PLACEHOLDER_RE.match(value)):
+            name = match["name"]
+            if name not in self.values:
+                raise AssertionError(f"the session gave no value for ${{{name}}} (learnt: {sorted(self.values)})")
+            return self.values[name]
+        return value
+
+
+def normaliser(case: CorpusCase) -> Callable[[Any], Any]:
+    build = str(case.artifact.build_dir)
+    goroot = _goroot_of(case)
+    replacements = [(build, "<BUILD>"), (str(REPO), "<REPO>")] + ([(goroot, "<GOROOT>")] if goroot else [])
+
+    def text(value: str) -> str:
+        for old, new in replacements:
+            value = value.replace(old, new)
+        value = _GO_VERSION_RE.sub("<GOVERSION>", value)
+        return _ADDRESS_RE.sub("0x<ADDR>", value)
+
+    def normalise(value: Any) -> Any:
+        if isinstance(value, dict):
+            if value.get("command") == "readMemory" and isinstance(value.get("body"), dict):
+                data = value["body"].get("data")
+                if isinstance(data, str):
+                    count = len(base64.b64decode(data))
+                    value = {**value, "body": {**value["body"], "data": f"<{count} bytes>"}}
+            return {k: normalise(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [normalise(v) for v in value]
+        if isinstance(value, str):
+            return text(value)
+        return value
+
+    return normalise
+
+
+def _goroot_of(case: CorpusCase) -> str | None:
+    for goroutine in case.parsed.goroutines:
+        for frame in goroutine.frames:
+            if frame.function == "runtime.goexit" and "/src/runtime/" in frame.file:
+                return frame.file.split("/src/runtime/")[0]
+    return None
+
+
+def run_session(case: CorpusCase, requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Send `requests` (with placeholders) one by one, the way an editor does, and record every message."""
+    bindings = Bindings(case)
+    normalise = normaliser(case)
+    records: list[dict[str, Any]] = []
+    client = DapClient()
+    seen = 0
+
+    def collect() -> None:
+        nonlocal seen
+        for message in client.timeline[seen:]:
+            bindings.learn(message)
+            records.append({"from": "adapter", "message": normalise(message)})
+        seen = len(client.timeline)
+
+    try:
+        for request in requests:
+            command, arguments = request["command"], request.get("arguments")
+            seq = client.send(command, bindings.resolve(arguments) if arguments is not None else None)
+            records.append({"from": "client", "message": {**request, "seq": seq}})
+            client.response(seq, timeout=120)
+            if command == "launch":
+                client.event("initialized", timeout=60)
+            if command == "configurationDone":
+                client.event("stopped", timeout=120)
+            collect()
+        client.process.wait(15)  # the adapter ends itself after `disconnect`
+    finally:
+        client.close()
+    collect()
+    client.assert_clean()
+    return records
+
+
+def shape(value: Any, key: str | None = None) -> Any:
+    """What a message must keep: its keys, value types and discriminating values, not the data."""
+    if isinstance(value, dict):
+        return {k: shape(v, k) for k, v in sorted(value.items())}
+    if isinstance(value, list):
+        # A list's shape is the set of its items' shapes (how many items there are is data).
+        distinct = {json.dumps(shape(item), sort_keys=True) for item in value}
+        return ["list of", sorted(distinct)]
+    if key in _DISCRIMINATORS:
+        return value
+    return type(value).__name__
+
+
+def compared(records: list[dict[str, Any]]) -> list[tuple[str, Any]]:
+    """The records a replay must reproduce, in order: every request and response, the key events."""
+    out: list[tuple[str, Any]] = []
+    for record in records:
+        message = record["message"]
+        if message.get("type") == "event" and message.get("event") not in COMPARED_EVENTS:
+            continue
+        label = f"{record['from']} {message.get('type')} {message.get('command') or message.get('event')}"
+        out.append((label, shape(message)))
+    return out
+
+
+@pytest.fixture(scope="module")
+def recorded() -> Iterator[list[dict[str, Any]]]:
+    if UPDATE or not TRANSCRIPT.exists():
+        yield []
+        return
+    yield [json.loads(line) for line in TRANSCRIPT.read_text().splitlines() if line.strip()]
+
+
+def test_replay_matches_the_transcript(classic: CorpusCase, recorded: list[dict[str, Any]]) -> None:
+    if UPDATE:
+        script = [{"type": "request", "command": c, **({"arguments": a} if a is not None else {})}
+                  for c, a in SCRIPT]
+        records = run_session(classic, script)
+        TRANSCRIPT.parent.mkdir(parents=True, exist_ok=True)
+        TRANSCRIPT.write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in records))
+        pytest.skip(f"recorded {len(records)} messages into {TRANSCRIPT.relative_to(REPO)}")
+    assert recorded, f"{TRANSCRIPT} is missing: record it with UPDATE_TRANSCRIPTS=1"
+    requests = [{k: v for k, v in r["message"].items() if k != "seq"} for r in recorded if r["from"] == "client"]
+    replayed = run_session(classic, requests)
+    want, got = compared(recorded), compared(replayed)
+    for index, (expected, actual) in enumerate(zip(want, got, strict=False)):
+        assert actual == expected, (
+            f"message {index} ({expected[0]}) changed shape:\n"
+            f"recorded: {json.dumps(expected[1], sort_keys=True)}\nnow:      {json.dumps(actual[1], sort_keys=True)}"
+        )
+    assert [label for label, _ in got] == [label for label, _ in want]
+
+
+def test_transcript_is_normalised(recorded: list[dict[str, Any]]) -> None:
+    """No machine-specific value leaks into the committed file."""
+    if not recorded:
+        pytest.skip("no transcript to check")
+    text = TRANSCRIPT.read_text()
+    assert str(REPO) not in text and "/root/" not in text and "/usr/local/go" not in text
+    assert not _ADDRESS_RE.search(text)
+    assert not _GO_VERSION_RE.search(text)
+    kinds = [r["from"] for r in recorded]
+    assert kinds[0] == "client" and "adapter" in kinds
+    commands = [r["message"].get("command") for r in recorded if r["from"] == "client"]
+    assert commands == [c for c, _ in SCRIPT], "the transcript and SCRIPT differ: record it again"
