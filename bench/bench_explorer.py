@@ -157,7 +157,7 @@ def peak_rss_mb(pid: int) -> float | None:
 
 
 def child_pids(pid: int, name: str) -> list[int]:
-    """Processes called `name` whose parent is `pid`."""
+    """Processes whose name starts with `name` (a renamed copy of dlv counts) and whose parent is `pid`."""
     out = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -168,7 +168,7 @@ def child_pids(pid: int, name: str) -> list[int]:
             continue
         comm = stat[stat.index("(") + 1 : stat.rindex(")")]
         ppid = int(stat[stat.rindex(")") + 2 :].split()[1])
-        if ppid == pid and comm == name:
+        if ppid == pid and comm.startswith(name):
             out.append(int(entry))
     return out
 
@@ -372,9 +372,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.runs < 1:
         parser.error("--runs must be at least 1")
     sys.path.insert(0, str(REPO / "adapter"))
-    from gocore_dap.backend.locate import find_dlv
+    from gocore_dap.backend.locate import dlv_version, find_dlv
 
     dlv = args.dlv or find_dlv(None)
+    version = (dlv_version(dlv) or "unknown version").strip()
 
     def log(text: str) -> None:
         print(text, file=sys.stderr, flush=True)
@@ -385,7 +386,7 @@ def main(argv: list[str] | None = None) -> int:
     load = os.getloadavg()
     footer = (
         f"\nMedians of {args.runs} runs per contender (peak RSS: the highest VmHWM). Machine: {os.cpu_count()} CPUs, "
-        f"load average at the end {load[0]:.1f}; Delve {dlv}; total {time.monotonic() - started:.0f} s.\n"
+        f"load average at the end {load[0]:.1f}; Delve {version}; total {time.monotonic() - started:.0f} s.\n"
         "Crash view = DAP `launch` until the `stopped` event and the crashing goroutine's `stackTrace`. "
         "First grouped page = the first `goroutines` request (`groupBy: stack`); exact grouped page = the "
         "second one (full listing). Delve grouped pass = one `ListGoroutines` with `GroupBy` (user location) "

@@ -20,11 +20,9 @@ from gocore_dap.corpus import (
 )
 from gocore_dap.goviews.frames import first_user_frame_index
 from gocore_dap.goviews.traceback_text import ParsedTraceback, parse_traceback
+from tests.conftest import require_tool
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.skipif(shutil.which("go") is None, reason="needs the go command"),
-]
+pytestmark = [pytest.mark.integration]
 
 OLDEST_GO = "go1.25.0"  # the oldest Go the pinned Delve supports
 TOOLCHAINS = [None, OLDEST_GO]
@@ -41,10 +39,11 @@ def toolchain_id(toolchain: str | None) -> str:
 
 
 def require_toolchain(toolchain: str | None) -> None:
+    require_tool(shutil.which("go") is not None, "the go command")
     try:
         builder._go_info(toolchain)
     except CorpusError as exc:
-        pytest.skip(f"Go toolchain {toolchain_id(toolchain)} unavailable: {exc}")
+        require_tool(False, f"Go toolchain {toolchain_id(toolchain)} ({exc})")
 
 
 _parsed: dict[tuple[str, str | None], tuple[CrashArtifact, ParsedTraceback]] = {}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.protocol.test_fuzz_connection import INTERNAL_ERROR, SENTINEL_SEQ, frame, frames, requests
+from tests.protocol.test_fuzz_connection import INTERNAL_ERROR, SENTINEL_SEQ, commands, frame, frames, requests
 from tests.support.dap_client import DapClient
 from tests.support.go_extensions_schema import validate_go_extension
 
@@ -263,7 +264,7 @@ def _rss_kib(pid: int) -> int:
 # --- fuzzing the real process -----------------------------------------------------------------------
 
 process_fuzz = settings(
-    max_examples=30,
+    max_examples=int(os.environ.get("GOCORE_DAP_FUZZ_EXAMPLES", "30")),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.data_too_large],
 )
@@ -299,3 +300,54 @@ def test_fuzzed_arguments_against_the_process(adapter: DapClient, data: st.DataO
     if wrong:
         assert error_id(response) == BAD_ARGUMENTS, (message, response)
     still_serving(adapter)
+
+
+# --- fuzzing a session on a real core -----------------------------------------------------------------
+
+# Requests that would end or restart the session are left out: the point is to survive the others.
+_SESSION_COMMANDS = ("launch", "disconnect", "terminate", "initialize", "attach")
+
+
+@pytest.fixture(scope="module")
+def live(dlv_path: Path) -> Iterator[tuple[DapClient, dict[str, list[int]]]]:
+    """One adapter on the classic core, and real ids to aim the fuzzed arguments at."""
+    from tests.integration.test_faults import corpus_artifact
+
+    artifact = corpus_artifact("classic")
+    client = DapClient(validate=validate_go_extension)
+    stopped = client.start_core(artifact.binary, artifact.core)
+    thread = stopped["body"]["threadId"]
+    frames = client.ok("stackTrace", {"threadId": thread})["stackFrames"]
+    scopes = client.ok("scopes", {"frameId": frames[0]["id"]})["scopes"]
+    ids = {
+        "threadId": [thread, *(t["id"] for t in client.ok("threads")["threads"][:5])],
+        "frameId": [f["id"] for f in frames[:5]],
+        "variablesReference": [s["variablesReference"] for s in scopes],
+    }
+    yield client, ids
+    client.close()
+    client.assert_clean()
+
+
+@pytest.mark.integration
+@process_fuzz
+@given(st.data())
+def test_fuzzed_arguments_on_a_loaded_core(live: tuple[DapClient, dict[str, list[int]]], data: st.DataObject) -> None:
+    client, ids = live
+    seq = 200_000 + next(_unique)
+    command = data.draw(st.sampled_from([c for c in commands() if c not in _SESSION_COMMANDS]))
+    message, wrong = data.draw(requests(seq, command))
+    arguments = message.get("arguments")
+    if isinstance(arguments, dict):
+        for key, choices in ids.items():
+            if key in arguments and data.draw(st.booleans()):
+                arguments[key] = data.draw(st.sampled_from(choices))  # a real one: reach deeper
+                wrong -= {key}
+    client.send_raw(frame(body(message)))
+    response = client.response(seq, timeout=30)
+    assert error_id(response) != INTERNAL_ERROR, (message, response)
+    if wrong:
+        assert error_id(response) == BAD_ARGUMENTS, (message, response)
+    # The session is intact: the crashing thread's stack still reads.
+    check = client.request("stackTrace", {"threadId": ids["threadId"][0], "levels": 1}, timeout=30)
+    assert check["success"], check

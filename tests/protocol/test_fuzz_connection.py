@@ -24,6 +24,7 @@ import contextlib
 import functools
 import itertools
 import json
+import os
 from collections import deque
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -47,9 +48,10 @@ INTERNAL_ERROR = 5000
 BAD_ARGUMENTS = 1001
 SENTINEL_SEQ = 2_000_000_000  # within int32, beyond any seq the strategies use
 
-# Bounded for CI: each example runs a whole connection (a few ms).
+# Bounded for CI: each example runs a whole connection (a few ms). GOCORE_DAP_FUZZ_EXAMPLES=5000
+# runs a longer campaign locally.
 fuzz = settings(
-    max_examples=150,
+    max_examples=int(os.environ.get("GOCORE_DAP_FUZZ_EXAMPLES", "150")),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
 )

@@ -34,7 +34,6 @@ from gocore_dap.session.variables import (
     has_children,
     indexed_count,
     is_nil,
-    map_named_count,
 )
 
 DATA = Path(__file__).parent / "data" / "delve_vars"
@@ -260,15 +259,15 @@ def test_small_map() -> None:
     limits = local("main.settle", "limits")
     assert format_value(limits) == 'map[string]int ["daily": 5000, "monthly": 60000]'
     assert has_children(limits) and children_loaded(limits)
-    assert map_named_count(limits) == 0 and indexed_count(limits) == 0
+    assert indexed_count(limits) == 0
 
 
-def test_long_map_is_paged_by_name() -> None:
+def test_long_map_is_paged_by_index() -> None:
     caps = local("main.applyFee", "dailyCaps")
     # Delve returns keys and values interleaved: 64 entries, 128 children.
     assert caps.len == 100 and len(caps.children) == 2 * PAGE_SIZE
-    assert map_named_count(caps) == 100
-    assert indexed_count(caps) == 0  # map entries are named by their keys, not indexed
+    # Announced as indexed (as dlv dap does): clients page only indexed children.
+    assert indexed_count(caps) == 100
     assert children_loaded(caps)
     text = format_value(caps)
     assert text.startswith('map[string]int ["day-001": 3, "day-005": 15, ')

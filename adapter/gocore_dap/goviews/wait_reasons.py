@@ -21,6 +21,7 @@ __all__ = [
     "STATUS_WAITING",
     "WaitReasonTable",
     "goroutine_state",
+    "is_dead",
     "status_name",
 ]
 
@@ -64,6 +65,21 @@ class WaitReasonTable:
         if 0 <= wait_reason < len(self.reasons) and self.reasons[wait_reason]:
             return self.reasons[wait_reason]
         return f"wait reason {wait_reason}"
+
+
+# _Gdead, and Go 1.26's _Gdeadextra (a goroutine kept for cgo callbacks, printed by gStatusStrings
+# as "waiting for cgo callback"): the runtime's traceback skips both, and so do we.
+_DEAD_STATUS = 6
+_DEAD_NAMES = frozenset({"dead", "waiting for cgo callback"})
+
+
+def is_dead(status: int, table: WaitReasonTable | None = None) -> bool:
+    masked = status & ~SCAN_BIT
+    if masked == _DEAD_STATUS:
+        return True
+    if table is not None and 0 <= masked < len(table.status_names):
+        return table.status_names[masked] in _DEAD_NAMES
+    return False
 
 
 def status_name(status: int, table: WaitReasonTable | None = None) -> str:

@@ -203,6 +203,9 @@ async def build_report(
         if checked is not None:
             checked.cleanup()
     notes = list(crash.notes)
+    unreadable = explorer.table.unreadable if explorer is not None and explorer.table is not None else 0
+    if unreadable:
+        notes.append(f"{unreadable:,} goroutines could not be read from the core and are not counted")
     if goroutines.get("approximate"):
         notes.append(
             "the grouping is approximate: not every goroutine's stack was read; goroutines whose stack "

@@ -207,7 +207,7 @@ async def _serve_tcp(host: str, port: int, ready: asyncio.Future[int] | None) ->
 
     server = await asyncio.start_server(on_client, host, port, limit=1 << 24)
     bound = server.sockets[0].getsockname()[1]
-    where = f"{host}:{bound}"
+    where = f"[{host}]:{bound}" if ":" in host else f"{host}:{bound}"
     if _is_loopback(host):
         print(
             f"gocore-dap: listening for DAP clients on {where} (loopback only)", file=sys.stderr, flush=True

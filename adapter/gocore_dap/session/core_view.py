@@ -13,7 +13,7 @@ import attrs
 from gocore_dap.backend.api import GOROUTINE_FIELD_USER, DelveApi, Goroutine, Stackframe, Thread
 from gocore_dap.goviews import presentation
 from gocore_dap.goviews.frames import first_user_frame_index
-from gocore_dap.goviews.wait_reasons import WaitReasonTable, goroutine_state
+from gocore_dap.goviews.wait_reasons import WaitReasonTable, goroutine_state, is_dead
 
 
 @attrs.frozen
@@ -53,6 +53,7 @@ class CoreView:
                     start=0, count=limit, filters=[{"Kind": GOROUTINE_FIELD_USER, "Negated": False, "Arg": ""}]
                 )
                 goroutines = list(user.goroutines)
+            goroutines = [g for g in goroutines if not is_dead(g.status, self.wait_reasons)]
             self._first_page = (goroutines[:limit], more)
             self._first_page_limit = limit
         return self._first_page

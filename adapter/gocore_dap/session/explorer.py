@@ -14,7 +14,8 @@ Two ways to answer, chosen per request:
   requests that follow are exact (Delve serves one request at a time, so an editor's own request
   waits at most one page).
 
-Stack grouping reads stacks (Delve `Stacktrace`, ~0.2 ms each) within a budget per request; see
+Stack grouping reads stacks (Delve `Stacktrace`, ~0.2 ms each) within a budget per request, and, once
+the listing is loaded, in the background within the same budget, a chunk at a time; see
 `goviews.grouping` for how unread stacks are inferred and when the answer is `approximate`.
 """
 
@@ -130,8 +131,8 @@ def _group_label(group_by: GroupBy, label: str, frames: Sequence[GoLocation]) ->
 def _quiet(task: asyncio.Task[Any]) -> None:
     """Background work nobody awaits may fail (Delve ended with the session): retrieve its error so
     that asyncio does not log it as never retrieved; a request that needs the work retries it."""
-    if not task.cancelled():
-        task.exception()
+    if not task.cancelled() and (error := task.exception()) is not None:
+        log.debug("background goroutine work stopped: %s", error)
 
 
 class UnknownGroup(ArgumentError):

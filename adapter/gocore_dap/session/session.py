@@ -42,7 +42,6 @@ from gocore_dap.session.variables import (
     format_value,
     has_children,
     indexed_count,
-    map_named_count,
 )
 
 log = logging.getLogger(__name__)
@@ -492,7 +491,6 @@ class CoreSession:
             type=v.type or None,
             variables_reference=reference,
             indexed_variables=indexed_count(v) or None,
-            named_variables=map_named_count(v) or None,
             evaluate_name=container.expr or None,
             memory_reference=memory,
             presentation_hint=hint,
@@ -516,7 +514,7 @@ class CoreSession:
     ) -> list[m.Variable]:
         v = container.variable
         paged = start is not None or count is not None
-        if paged and (indexed_count(v) or map_named_count(v)):
+        if paged and indexed_count(v):
             first = start or 0
             n = count or PAGE_SIZE
             base = address_expr(v) or container.expr

@@ -110,14 +110,12 @@ def address_expr(v: Variable) -> str:
 
 
 def indexed_count(v: Variable) -> int:
-    """How many indexed children a paging client should ask for (0: not paged)."""
-    if v.kind in (KIND_ARRAY, KIND_SLICE) and v.len > PAGE_SIZE:
-        return v.len
-    return 0
+    """How many indexed children a paging client should ask for (0: not paged).
 
-
-def map_named_count(v: Variable) -> int:
-    if v.kind == KIND_MAP and v.len > PAGE_SIZE:
+    Large maps are announced as indexed too, as `dlv dap` does: clients page only indexed
+    children (VS Code fetches named ones in a single request), and Delve can skip map entries.
+    """
+    if v.kind in (KIND_ARRAY, KIND_SLICE, KIND_MAP) and v.len > PAGE_SIZE:
         return v.len
     return 0
 
