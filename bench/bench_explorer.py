@@ -188,13 +188,7 @@ def _end(process: subprocess.Popen[bytes], peer: DapPeer | None) -> None:
 
 
 def adapter_command() -> list[str]:
-    """The adapter as an editor starts it; while the `goroutines` handlers are not yet registered by
-    server.registry.load_handlers, the same adapter with that module imported first."""
-    from gocore_dap.server.registry import load_handlers
-
-    if "goroutines" not in load_handlers():
-        return [sys.executable, "-c", "import gocore_dap.server.handlers.goroutines; "
-                "from gocore_dap.cli import main; raise SystemExit(main(['serve']))"]  # fmt: skip
+    """The adapter as an editor starts it."""
     adapter = REPO / ".venv" / "bin" / "gocore-dap"
     return [str(adapter)] if adapter.exists() else [sys.executable, "-m", "gocore_dap"]
 
@@ -293,8 +287,15 @@ def _fmt(value: float | None, unit: str = "s") -> str:
     return f"{value:.2f} s" if value >= 0.1 else f"{value * 1000:.0f} ms"
 
 
-def _ratio(a: float | None, b: float | None) -> str:
-    return f"{a / b:.2f}x" if a is not None and b else "n/a"
+def _ratio(value: float | None) -> str:
+    return f"{value:.2f}x" if value is not None else "n/a"
+
+
+def paired_ratio(numerators: list[float | None], denominators: list[float | None]) -> float | None:
+    """The median of run-by-run ratios: each run's contenders ran back to back, so a ratio within a run
+    is less exposed to the machine's load drifting over the whole benchmark than a ratio of medians."""
+    ratios = [a / b for a, b in zip(numerators, denominators, strict=True) if a is not None and b]
+    return statistics.median(ratios) if ratios else None
 
 
 def bench_size(size: int, runs: int, dlv: Path, log: Callable[[str], None]) -> dict[str, Any]:
@@ -336,6 +337,10 @@ def bench_size(size: int, runs: int, dlv: Path, log: Callable[[str], None]) -> d
         "adapter_rss": peak("adapter", "adapter_rss"),
         "adapter_dlv_rss": peak("adapter", "adapter_dlv_rss"),
         "dlv_dap_rss": peak("dlv_dap", "rss"),
+        "crash_view_ratio": paired_ratio([s.get("crash_view") for s in samples["adapter"]],
+                                         [s.get("crash_view") for s in samples["dlv_dap"]]),
+        "first_page_ratio": paired_ratio([s.get("first_page") for s in samples["adapter"]],
+                                         [s.get("grouped_pass") for s in samples["delve"]]),
         "runs": runs,
     }
 
@@ -350,8 +355,8 @@ def table(rows: list[dict[str, Any]]) -> str:
         exact = _fmt(r["exact_page"]) + (" (approx.)" if r["exact_approximate"] else "")
         lines.append(
             f"| {r['size']:,} | {_fmt(r['adapter_crash_view'])} | {_fmt(r['dlv_dap_crash_view'])} "
-            f"| {_ratio(r['adapter_crash_view'], r['dlv_dap_crash_view'])} | {first} "
-            f"| {_fmt(r['delve_grouped_pass'])} | {_ratio(r['first_page'], r['delve_grouped_pass'])} | {exact} "
+            f"| {_ratio(r['crash_view_ratio'])} | {first} "
+            f"| {_fmt(r['delve_grouped_pass'])} | {_ratio(r['first_page_ratio'])} | {exact} "
             f"| {_fmt(r['adapter_rss'], 'MB')} | {_fmt(r['adapter_dlv_rss'], 'MB')} | {_fmt(r['dlv_dap_rss'], 'MB')} |"
         )
     return "\n".join(lines)
@@ -385,7 +390,8 @@ def main(argv: list[str] | None = None) -> int:
     text = table(rows)
     load = os.getloadavg()
     footer = (
-        f"\nMedians of {args.runs} runs per contender (peak RSS: the highest VmHWM). Machine: {os.cpu_count()} CPUs, "
+        f"\nMedians of {args.runs} runs per contender; ratios are medians of the ratios within each run (the "
+        f"contenders of a run run back to back); peak RSS is the highest VmHWM. Machine: {os.cpu_count()} CPUs, "
         f"load average at the end {load[0]:.1f}; Delve {version}; total {time.monotonic() - started:.0f} s.\n"
         "Crash view = DAP `launch` until the `stopped` event and the crashing goroutine's `stackTrace`. "
         "First grouped page = the first `goroutines` request (`groupBy: stack`); exact grouped page = the "

@@ -25,9 +25,9 @@ step() {
 step ruff .venv/bin/ruff check adapter tests
 step mypy .venv/bin/mypy
 
-# --- editor-extension tests go here (another engineer adds them) -----------------------------------------------
-# Add them as `step <name> <command...>` BEFORE pytest, so that pytest's summary stays the run's closing line.
-# --- end of editor-extension tests -------------------------------------------------------------------------------
+# The editor extension: build it and install its test tools (code-server, Chromium); pytest then runs its
+# unit, protocol and end-to-end tests (tests/extension, tests/e2e) so that pytest's summary closes the run.
+step extension-setup bash editor-extension/scripts/setup.sh
 
 printf '\n=== pytest\n' >&2
 pytest_rc=0

@@ -27,9 +27,17 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--log-file", metavar="FILE", type=Path, help="write the adapter's own log here")
     serve.add_argument("--verbose", action="store_true", help="log every step (with --log-file)")
 
-    report = commands.add_parser("report", help="print the crash report of PROGRAM's CORE")
-    report.add_argument("program", metavar="PROGRAM", type=Path)
-    report.add_argument("core", metavar="CORE", type=Path)
+    report = commands.add_parser(
+        "report",
+        help="print the crash report of PROGRAM's CORE (text, markdown, json or html)",
+        description="The crash analysis without an editor: crash card, goroutine buckets, stacks. "
+        "Exit codes: 0 report written, 2 usage, 3 bad input files, 4 Delve failed.",
+    )
+    report.add_argument("program", metavar="PROGRAM", type=Path, help="the Go executable that crashed")
+    report.add_argument("core", metavar="CORE", type=Path, help="its core dump (may be zstd/lz4/xz/gzip)")
+    from gocore_dap.report import add_report_arguments
+
+    add_report_arguments(report)
 
     install = commands.add_parser(
         "install-delve",
@@ -71,6 +79,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if args.command == "serve":
         return _serve(args)
+
+    if args.command == "report":
+        from gocore_dap.report import run_report
+
+        return run_report(args)
 
     print(f"gocore-dap: `{args.command}` is not yet wired", file=sys.stderr)
     return 2

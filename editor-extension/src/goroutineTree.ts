@@ -46,6 +46,15 @@ export interface GroupNode {
   group: GoGoroutineGroup;
   members: PagedList<GoroutineNode>;
   stack: StackNode;
+  /** The "Go runtime" folder that holds the runtime's own groups of a page. */
+  parent?: RuntimeFolderNode;
+}
+
+/** The runtime's own groups of one page (GC workers, finalizers, ...), folded away below the user's. */
+export interface RuntimeFolderNode {
+  kind: "runtime";
+  id: string;
+  groups: GroupNode[];
 }
 
 export interface GoroutineNode {
@@ -86,7 +95,7 @@ export interface MessageNode {
   parent?: GroupNode;
 }
 
-export type TreeNode = GroupNode | GoroutineNode | StackNode | FrameNode | LoadMoreNode | MessageNode;
+export type TreeNode = GroupNode | GoroutineNode | StackNode | FrameNode | LoadMoreNode | MessageNode | RuntimeFolderNode;
 
 export const GROUPINGS: ReadonlyArray<{ groupBy: GroupBy | "label"; title: string; detail: string }> = [
   { groupBy: "stack", title: "Stack", detail: "goroutines with identical stacks (like pprof's goroutine?debug=1)" },
@@ -422,7 +431,19 @@ export class GoroutineTreeModel {
       if (start === 0 && crashAt > 0) {
         groups.unshift(...groups.splice(crashAt, 1));
       }
-      page.push(...groups.map((g) => this.groupNode(g)));
+      // The user's groups first (the crasher's leading), then the runtime's own folded into one node: the
+      // runtime's goroutines all park in runtime.gopark and would crowd out the ones that explain the crash.
+      const user = groups.filter((g) => g.containsCrashing || !g.representative?.system);
+      const runtime = groups.filter((g) => !g.containsCrashing && g.representative?.system);
+      page.push(...user.map((g) => this.groupNode(g)));
+      if (runtime.length > 0) {
+        const folder: RuntimeFolderNode = { kind: "runtime", id: `${this.prefix()}/runtime@${start}`, groups: [] };
+        folder.groups = runtime.map((g) => ({ ...this.groupNode(g), parent: folder }));
+        for (const node of folder.groups) {
+          node.stack.parent = node;
+        }
+        page.push(folder);
+      }
       this.rootTotal = body.totalGroups ?? groups.length;
     } else {
       const goroutines = [...(body.goroutines ?? [])];
@@ -433,7 +454,7 @@ export class GoroutineTreeModel {
       page.push(...goroutines.map((g) => this.goroutineNode(g)));
       this.rootTotal = body.total;
     }
-    this.rootLoaded = start + page.length;
+    this.rootLoaded = start + (this.grouped ? (body.groups ?? []).length : page.length);
 
     if (start === 0 && this.crashing && !this.containsCrashing(page)) {
       // Filtered out (or on a later page): pin it, the crash is what the user came for.
@@ -500,6 +521,8 @@ export class GoroutineTreeModel {
       }
       case "stack":
         return node.parent.group.stack.map((location, index) => ({ kind: "frame", id: `${node.id}/${index}`, location, index, parent: node }));
+      case "runtime":
+        return node.groups;
       default:
         return [];
     }
@@ -507,6 +530,8 @@ export class GoroutineTreeModel {
 
   parent(node: TreeNode): TreeNode | undefined {
     switch (node.kind) {
+      case "group":
+        return node.parent;
       case "goroutine":
       case "loadMore":
       case "message":
@@ -546,8 +571,10 @@ export class GoroutineTreeModel {
         const g = node.group;
         const rep = g.representative;
         const crashed = g.containsCrashing;
-        const label = g.label || (rep ? shortFunction(rep.userLocation.function) : g.key);
-        const where = rep && (this.groupBy === "stack" || this.groupBy === "location") ? shortLocation(rep.userLocation) : "";
+        // Inside "Go runtime" every label would read "runtime.gopark (proc.go:N) < ...": the start function
+        // (runtime.forcegchelper, runtime.runFinalizers, ...) tells them apart.
+        const label = node.parent && rep?.startFunction ? shortFunction(rep.startFunction) : g.label || (rep ? shortFunction(rep.userLocation.function) : g.key);
+        const where = rep && !node.parent && (this.groupBy === "stack" || this.groupBy === "location") ? shortLocation(rep.userLocation) : "";
         const parts = [`×${g.count.toLocaleString("en-US")}`, statesSummary(g.states)];
         if (where && !label.includes(where)) {
           parts.push(where);
@@ -610,6 +637,20 @@ export class GoroutineTreeModel {
           icon: { id: runtime ? "debug-stackframe-dot" : "debug-stackframe" },
           collapsible: "none",
           contextValue: "goCore.frame",
+        };
+      }
+      case "runtime": {
+        const count = node.groups.reduce((n, g) => n + g.group.count, 0);
+        return {
+          label: "Go runtime",
+          highlight: false,
+          description: `${plural(count, "goroutine")} · ${plural(node.groups.length, "group")}`,
+          tooltip:
+            "The runtime's own goroutines (GC workers, the finalizer, the scavenger, ...), folded here so that the program's come first. " +
+            "Hide them with Filter Goroutines › Hide runtime goroutines.",
+          icon: { id: "gear" },
+          collapsible: "collapsed",
+          contextValue: "goCore.runtime",
         };
       }
       case "loadMore":

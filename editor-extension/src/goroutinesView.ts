@@ -105,6 +105,12 @@ export class GoroutinesView implements vscode.TreeDataProvider<TreeNode>, vscode
     // What the tree shows: this session at this stop. Anything else means reloading.
     const key = current?.stopped ? `${current.session.id}#${current.stops}` : current ? `${current.session.id}#-` : undefined;
     if (key !== this.shownKey) {
+      const newSession = current !== undefined && !this.shownKey?.startsWith(`${current.session.id}#`);
+      if (newSession && GoCoreSessions.configOf(current.session).hideSystemGoroutines === true && !this.model.filter.userOnly) {
+        // The launch configuration hides the runtime's goroutines from the Call Stack: so does the view.
+        this.model.filter = { ...this.model.filter, userOnly: true };
+        void vscode.commands.executeCommand("setContext", "goCore.goroutinesFiltered", true);
+      }
       this.shownKey = key;
       this.model.reset();
       this.rootLoad = undefined;

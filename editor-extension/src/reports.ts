@@ -55,8 +55,8 @@ async function report(sessions: GoCoreSessions, format: "markdown" | "html", out
     void showAdapterMissing(adapter);
     return undefined;
   }
-  const args = ["report", t.program, t.core, "--format", format, ...(output ? ["--output", output] : [])];
-  const env = { ...process.env, ...(t.dlvPath ? { GOCORE_DAP_DLV: t.dlvPath } : {}) };
+  const args = ["report", t.program, t.core, "--format", format, ...(output ? ["--output", output] : []), ...(t.dlvPath ? ["--dlv", t.dlvPath] : [])];
+  const env = { ...process.env };
   const timeout = vscode.workspace.getConfiguration("goCore").get<number>("reportTimeoutSeconds", 120) * 1000;
   try {
     const text = await vscode.window.withProgress(
@@ -85,9 +85,12 @@ export async function copyMarkdownReport(sessions: GoCoreSessions): Promise<void
   }
 }
 
-/** The report's own HTML, without scripts, in a webview (works in remote and browser VS Code alike). */
+/**
+ * The report's own HTML in a webview (works in remote and browser VS Code alike). The report is a single
+ * self-contained file (inline style and script, no network); this policy keeps it so whatever it holds.
+ */
 function webviewHtml(html: string): string {
-  const csp = `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:;">`;
+  const csp = `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:; font-src data:;">`;
   return /<head[^>]*>/i.test(html) ? html.replace(/<head[^>]*>/i, (m) => `${m}\n${csp}`) : `${csp}\n${html}`;
 }
 
@@ -106,7 +109,7 @@ export async function openHtmlReport(sessions: GoCoreSessions): Promise<void> {
     await fs.writeFile(file, html, "utf8");
   }
   const panel = vscode.window.createWebviewPanel("goCore.report", `Crash report: ${path.basename(result.target.core)}`, vscode.ViewColumn.Active, {
-    enableScripts: false,
+    enableScripts: true,
     enableFindWidget: true,
   });
   panel.webview.html = webviewHtml(html);

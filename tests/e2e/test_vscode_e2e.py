@@ -6,7 +6,8 @@ scenarios themselves are in editor-extension/e2e/vscode.e2e.test.mjs (node's tes
 builds what they need: the extension's .vsix (packaged offline by vsce, then installed into code-server),
 a real corpus core, and the expected first user frame. Screenshots go to test-artifacts/e2e/.
 
-Set GOCORE_UPDATE_README_SHOT=1 to also write docs/images/goroutines-view.png.
+`test_readme_screenshot` (only with GOCORE_UPDATE_README_SHOT=1) writes docs/images/goroutines-view.png from
+the corpus program many_goroutines.
 """
 
 from __future__ import annotations
@@ -98,7 +99,25 @@ def test_vscode_end_to_end(tmp_path: Path) -> None:
     }
     if core.headline:
         env["GOCORE_E2E_HEADLINE"] = core.headline
-    if os.environ.get("GOCORE_UPDATE_README_SHOT") == "1":
-        env["GOCORE_E2E_README_SHOT"] = str(README_SHOT)
     result = run_node_tests([E2E / "vscode.e2e.test.mjs"], env, 480, cwd=E2E)
     check_node_result(result, f"VS Code end-to-end (screenshots in {ARTIFACTS})")
+
+
+@pytest.mark.integration
+@pytest.mark.skipif(os.environ.get("GOCORE_UPDATE_README_SHOT") != "1", reason="set GOCORE_UPDATE_README_SHOT=1")
+def test_readme_screenshot(tmp_path: Path) -> None:
+    _tools()
+    build_extension()
+    core = corpus_core("many_goroutines")
+    env = {
+        "GOCORE_E2E_PROGRAM": str(core.program),
+        "GOCORE_E2E_CORE": str(core.core),
+        "GOCORE_E2E_VSIX": str(_package_vsix(tmp_path)),
+        "GOCORE_DAP_PATH": str(adapter()),
+        "GOCORE_E2E_README_SHOT": str(README_SHOT),
+        "GOCORE_E2E_ARTIFACTS": str(ARTIFACTS),
+    }
+    result = run_node_tests([E2E / "vscode.e2e.test.mjs"], env, 480, cwd=E2E)
+    check_node_result(result, "README screenshot")
+    size = README_SHOT.stat().st_size
+    assert size < 300_000, f"{README_SHOT} is {size} bytes; keep it under 300 KB"

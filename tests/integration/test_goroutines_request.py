@@ -10,7 +10,6 @@ ones against protocol/go-extensions.json.
 from __future__ import annotations
 
 import collections
-import sys
 from collections.abc import Callable, Hashable, Iterator
 from typing import Any
 
@@ -29,12 +28,6 @@ from tests.support.go_extensions_schema import validate_go_extension
 pytestmark = pytest.mark.integration
 
 GOROUTINES = 10_000
-
-# The adapter as an editor runs it, with the Go extensions' handler module imported first: the same
-# code whether or not server.registry.load_handlers already imports it.
-ADAPTER = [sys.executable, "-c", "import gocore_dap.server.handlers.goroutines; "
-           "from gocore_dap.cli import main; raise SystemExit(main(['serve']))"]  # fmt: skip
-
 
 @attrs.frozen
 class Core:
@@ -66,7 +59,8 @@ def many(request: pytest.FixtureRequest) -> Core:
 
 
 def _client(core: Core) -> DapClient:
-    client = DapClient(command=ADAPTER, validate=validate_go_extension)
+    """The adapter as an editor runs it (.venv/bin/gocore-dap over stdio), every message validated."""
+    client = DapClient(validate=validate_go_extension)
     client.start_core(core.artifact.binary, core.artifact.core)
     return client
 
@@ -304,6 +298,12 @@ def test_bad_arguments_are_errors(session: DapClient) -> None:
 
 
 # --- crashSummary --------------------------------------------------------------------------------------------
+
+
+def test_capabilities_advertise_the_extensions(session: DapClient) -> None:
+    initialize = next(m for m in session.timeline if m.get("type") == "response" and m["command"] == "initialize")
+    assert initialize["body"]["supportsGoroutinesRequest"] is True
+    assert initialize["body"]["supportsCrashSummaryRequest"] is True
 
 
 def test_crash_summary(session: DapClient, many: Core) -> None:

@@ -17,6 +17,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import stat
 import subprocess
 import tempfile
@@ -111,7 +112,13 @@ def test_delve_listens_only_on_a_private_unix_socket(classic: CrashArtifact, pri
         listen = [a.decode() for a in args if a.startswith(b"--listen=")]
         assert len(listen) == 1 and listen[0].startswith("--listen=unix:"), args
         socket_path = Path(listen[0].removeprefix("--listen=unix:"))
-        assert stat.S_ISSOCK(socket_path.stat().st_mode)
+        # Delve stops listening once the adapter is connected (Go removes the socket file with
+        # the listener): nobody, not even this user, can connect a second client.
+        with (
+            pytest.raises((FileNotFoundError, ConnectionRefusedError)),
+            socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe,
+        ):
+            probe.connect(str(socket_path))
         for directory in (socket_path.parent, socket_path.parent.parent):
             info = directory.stat()
             assert stat.S_IMODE(info.st_mode) == 0o700, (directory, oct(info.st_mode))
@@ -309,10 +316,13 @@ def hostile_dir(classic: CrashArtifact, tmp_path_factory: pytest.TempPathFactory
 @pytest.mark.parametrize("name", HOSTILE_NAMES)
 def test_hostile_paths_are_opened_never_run(name: str, hostile_dir: tuple[Path, Path], private_tmp: Path) -> None:
     core, binary = hostile_dir
-    marker = private_tmp / "pwned"
+    # A file name cannot hold "/": the command would create the marker in the working directory
+    # of whatever ran it (the adapter's, which Delve shares, or the launch's `cwd`).
+    marker_name = f"gocore-dap-pwned-{os.getpid()}"
     folder = Path(tempfile.mkdtemp(prefix="gdt-h-", dir="/tmp"))
+    markers = [Path.cwd() / marker_name, folder / marker_name, private_tmp / marker_name]
     try:
-        filename = name.format(marker=marker)
+        filename = name.format(marker=marker_name)
         hostile_core = folder / filename
         hostile_program = folder / f"prog {filename}"
         os.link(core, hostile_core)
@@ -327,7 +337,7 @@ def test_hostile_paths_are_opened_never_run(name: str, hostile_dir: tuple[Path, 
             finish(client)
         finally:
             client.close()
-        assert not marker.exists(), f"{name!r} ran a command"
+        assert not any(m.exists() for m in markers), f"{name!r} ran a command"
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

@@ -233,6 +233,15 @@ class DelveProcess:
 
     async def close(self) -> None:
         """End Delve (politely, then by force) and remove the socket directory. Idempotent."""
+        try:
+            await self._close()
+        except asyncio.CancelledError:
+            # Cancelled half-way (the session is being torn down in a hurry): never leave Delve
+            # running or its directory behind.
+            self.kill_now()
+            raise
+
+    async def _close(self) -> None:
         self._closing = True
         if self._watch is not None:
             self._watch.cancel()
@@ -267,7 +276,11 @@ class DelveProcess:
 
     def kill_now(self) -> None:
         """Synchronous last-resort cleanup for interpreter exit paths."""
+        self._closing = True
         if self._process.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 self._process.kill()
+        if self._pidfd is not None:
+            os.close(self._pidfd)
+            self._pidfd = None
         shutil.rmtree(self._socket_dir, ignore_errors=True)

@@ -117,17 +117,20 @@ class DapConnection:
                 await self._inbox.put(item)
         finally:
             self._stream_ended = True
-            # Nobody is left to read an answer: stop waiting for Delve. A disconnect that is
-            # already running finishes, so that Delve and the temporary files are gone.
-            if self._current_command not in SESSION_ENDING:
-                self._cancel_current()
+            # Nobody is left to read an answer: stop waiting for Delve.
+            self._cancel_current()
             with contextlib.suppress(asyncio.QueueFull):
                 self._inbox.put_nowait(None)
 
     def _cancel_current(self) -> None:
-        if self._current is not None and not self._current.done():
-            self._cancelled_by_client = True
-            self._current.cancel()
+        # Once per request, and never a disconnect or terminate: a second cancellation could cut
+        # short the cleanup of the first, and ending Delve is what those requests are for.
+        if self._current is None or self._current.done() or self._cancelled_by_client:
+            return
+        if self._current_command in SESSION_ENDING:
+            return
+        self._cancelled_by_client = True
+        self._current.cancel()
 
     # -- serving -----------------------------------------------------------------------------
 

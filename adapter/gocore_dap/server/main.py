@@ -20,9 +20,11 @@ import os
 import re
 import shutil
 import signal
+import stat
 import sys
 import tempfile
-from collections.abc import Iterator
+import threading
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Final
 
@@ -124,21 +126,7 @@ async def _serve_stdio() -> None:
     os.dup2(sys.stderr.fileno(), 1)
     in_fd = sys.stdin.fileno()
 
-    reader = asyncio.StreamReader(limit=1 << 24)
-    await loop.connect_read_pipe(
-        lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(in_fd, "rb", buffering=0, closefd=False)
-    )
-    out_file = os.fdopen(out_fd, "wb", buffering=0)
-    transport, protocol = await loop.connect_write_pipe(asyncio.streams.FlowControlMixin, out_file)
-    writer = asyncio.StreamWriter(transport, protocol, reader, loop)
-
-    async def read() -> bytes:
-        return await reader.read(_READ_CHUNK)
-
-    async def write(data: bytes) -> None:
-        writer.write(data)
-        await writer.drain()
-
+    read, write, flush = await _stdio_streams(loop, in_fd, out_fd)
     connection = DapConnection(read, write)
     stop = asyncio.Event()
     _install_signal_handlers(loop, stop)
@@ -146,7 +134,72 @@ async def _serve_stdio() -> None:
     await _until_done_or_stopped(task, stop)
     await connection.session.close()
     with contextlib.suppress(Exception):
-        await writer.drain()
+        await flush()
+
+
+def _is_pollable(fd: int) -> bool:
+    # epoll takes pipes and sockets; not regular files, and not every character device (/dev/null).
+    mode = os.fstat(fd).st_mode
+    return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
+
+
+async def _stdio_streams(
+    loop: asyncio.AbstractEventLoop, in_fd: int, out_fd: int
+) -> tuple[Callable[[], Awaitable[bytes]], Callable[[bytes], Awaitable[None]], Callable[[], Awaitable[None]]]:
+    """read, write and flush on stdin/stdout: asyncio pipes when the descriptors are pipes (an
+    editor), plain blocking I/O otherwise (a file or /dev/null, e.g. a replayed transcript)."""
+    if _is_pollable(in_fd):
+        reader = asyncio.StreamReader(limit=1 << 24)
+        await loop.connect_read_pipe(
+            lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(in_fd, "rb", buffering=0, closefd=False)
+        )
+
+        async def read() -> bytes:
+            return await reader.read(_READ_CHUNK)
+
+    else:
+        chunks: asyncio.Queue[bytes] = asyncio.Queue()
+
+        def pump() -> None:
+            # A daemon thread: a read blocked forever cannot keep the process from exiting.
+            while True:
+                try:
+                    chunk = os.read(in_fd, _READ_CHUNK)
+                except OSError:
+                    chunk = b""
+                loop.call_soon_threadsafe(chunks.put_nowait, chunk)
+                if not chunk:
+                    return
+
+        threading.Thread(target=pump, name="stdin", daemon=True).start()
+
+        async def read() -> bytes:
+            return await chunks.get()
+
+    if _is_pollable(out_fd):
+        transport, protocol = await loop.connect_write_pipe(
+            asyncio.streams.FlowControlMixin, os.fdopen(out_fd, "wb", buffering=0)
+        )
+        writer = asyncio.StreamWriter(transport, protocol, None, loop)
+
+        async def write(data: bytes) -> None:
+            writer.write(data)
+            await writer.drain()
+
+        async def flush() -> None:
+            await writer.drain()
+
+    else:
+
+        async def write(data: bytes) -> None:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(out_fd, view) :]
+
+        async def flush() -> None:
+            return None
+
+    return read, write, flush
 
 
 async def _wait_event(event: asyncio.Event) -> None:

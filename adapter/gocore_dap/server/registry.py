@@ -56,6 +56,7 @@ def command(name: str, arguments: type | None = None) -> Callable[[H], H]:
 def load_handlers() -> dict[str, Command]:
     # Importing the handler modules fills COMMANDS.
     from gocore_dap.server.handlers import (  # noqa: F401
+        goroutines,
         inspect,
         lifecycle,
         machine,

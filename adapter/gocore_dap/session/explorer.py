@@ -71,7 +71,7 @@ from gocore_dap.goviews.grouping import (
     partition,
     resolve_partitions,
 )
-from gocore_dap.goviews.wait_reasons import WaitReasonTable
+from gocore_dap.goviews.wait_reasons import WaitReasonTable, is_dead
 
 __all__ = ["ArgumentError", "GoroutineExplorer", "UnknownGroup", "read_build_info"]
 
@@ -147,13 +147,18 @@ def _location(data: Mapping[str, Any] | None) -> LocationTuple | None:
 
 
 def add_delve_goroutine(table: GoroutineTable, data: Mapping[str, Any]) -> int | None:
-    """Add one goroutine of Delve's JSON to the table; None for an unreadable one (counted)."""
+    """Add one goroutine of Delve's JSON to the table; None for an unreadable one (counted) and for one
+    the runtime counts as dead (goviews.wait_reasons.is_dead)."""
     if data.get("unreadable"):
         table.unreadable += 1
         return None
+    status = int(data.get("status", 0) or 0)
+    if is_dead(status, table.wait_reasons):
+        # Go 1.26's goroutines kept for cgo callbacks: Delve lists them, the runtime's traceback does not.
+        return None
     return table.add(
         goroutine_id=int(data["id"]),
-        status=int(data.get("status", 0) or 0),
+        status=status,
         wait_reason=int(data.get("waitReason", 0) or 0),
         wait_since=int(data.get("waitSince", 0) or 0),
         thread_id=int(data.get("threadID", 0) or 0),
@@ -226,8 +231,6 @@ class GoroutineExplorer:
         self._allglen: int | None = None
         self._count: int | None = None
         self._build_info: BuildInfo | None = None
-        # The stacks read for the last fast answer (indexed by that answer's sample rows).
-        self._fast_stacks: StackTable | None = None
         self._refine_task: asyncio.Task[None] | None = None
         self._stack_lock = asyncio.Lock()
         self.last_stats: dict[str, Any] = {}
@@ -261,9 +264,10 @@ class GoroutineExplorer:
             self._load_task = asyncio.get_running_loop().create_task(self._load())
         task = self._load_task
         try:
-            return await task
+            # Shielded: a request the client cancels must not cancel the listing other requests share.
+            return await asyncio.shield(task)
         except BaseException:
-            if self._load_task is task and task.done():
+            if self._load_task is task and task.done() and (task.cancelled() or task.exception() is not None):
                 # A failed load (Delve timed out) is retried by the next request.
                 self._load_task = None
             raise
@@ -476,13 +480,14 @@ class GoroutineExplorer:
             delve_groups.append((str(group.get("Name", "")), int(group.get("Total", 0)), rows))
         crash_row = add_delve_goroutine(sample, crashing_raw) if crashing_raw is not None else None
         total = sum(t for _, t, _ in delve_groups)
+        stacks: StackTable | None = None
         if group_by.kind == "stack":
-            groups, approximate = await self._fast_stack_groups(sample, delve_groups, crash_row, crashing_raw)
+            groups, approximate, stacks = await self._fast_stack_groups(sample, delve_groups, crash_row, crashing_raw)
         else:
             groups = self._fast_plain_groups(sample, group_by, delve_groups, crash_row)
             approximate = any(len(g.rows) < g.count for g in groups)
         ordered = sorted(groups, key=lambda g: (not g.contains_crashing, -g.count, g.label, g.key))
-        stacks_read = self._fast_stacks.read if self._fast_stacks is not None else 0
+        stacks_read = stacks.read if stacks is not None else 0
         context = RecordContext(self.crashing_id, await self._now(sample.max_wait_since))
         group_bodies = []
         for group in page(ordered, query.start, query.count):
@@ -494,7 +499,7 @@ class GoroutineExplorer:
                     key=group.key, label=group.label, count=group.count, states=group.states,
                     rows=rows, member_rows=rows[: query.member_count],
                     contains_crashing=group.contains_crashing,
-                    stacks=self._fast_stacks, stack=group.stack,
+                    stacks=stacks, stack=group.stack,
                     states_sampled=sampled if sampled < group.count else None,
                 )
             )  # fmt: skip
@@ -550,7 +555,7 @@ class GoroutineExplorer:
         delve_groups: Sequence[tuple[str, int, list[int]]],
         crash_row: int | None,
         crashing_raw: Mapping[str, Any] | None,
-    ) -> tuple[list[_FastGroup], bool]:
+    ) -> tuple[list[_FastGroup], bool, StackTable]:
         """Stack buckets from Delve's location groups: the crashing goroutine is a partition of its own
         (its stack is always read), every other location group is one partition whose sampled stacks
         either agree (one bucket, count from Delve) or not (an unresolved bucket)."""
@@ -598,8 +603,7 @@ class GoroutineExplorer:
                 group.states[state] = group.states.get(state, 0) + 1
                 if row == crash_row:
                     group.contains_crashing = True
-        self._fast_stacks = stacks
-        return list(groups.values()), approximate
+        return list(groups.values()), approximate, stacks
 
     async def _spend_stack_budget(
         self, table: GoroutineTable, parts: Mapping[Signature, Sequence[int]], first: Sequence[int], budget: int

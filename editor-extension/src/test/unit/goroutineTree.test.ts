@@ -132,6 +132,41 @@ test("paging: Load more appends the next page and moves the Load more item", () 
   assert.equal(new Set(root.map((n) => n.id)).size, root.length);
 });
 
+test("the runtime's own groups are folded into one Go runtime node after the user's, named by start function", () => {
+  const gc = g(2, "force gc (idle)", "runtime.gopark", { system: true, startFunction: "runtime.forcegchelper" });
+  const fin = g(5, "finalizer wait", "runtime.gopark", { system: true, startFunction: "runtime.runFinalizers" });
+  const page = body({
+    total: 5,
+    totalUnfiltered: 5,
+    crashing: crasher,
+    groups: [group("k-worker", 1, crasher, { running: 1 }, true), group("k-gc", 1, gc, { "force gc (idle)": 1 }), group("k-fin", 1, fin, { "finalizer wait": 1 }), group("k-sleep", 2, g(1, "sleep", "main.main"), { sleep: 2 })],
+    totalGroups: 4,
+  });
+  assert.deepEqual(validate(page, bodySchema, defs), []);
+  const model = new GoroutineTreeModel({ groupBy: "stack", pageSize: 100 });
+  model.acceptRoot(page, 0);
+  const root = model.rootChildren();
+  assert.deepEqual(
+    root.map((n) => n.kind),
+    ["group", "group", "runtime"],
+  );
+  assert.equal((root[1] as GroupNode).group.key, "k-sleep");
+  const folder = model.view(root[2]);
+  assert.equal(folder.label, "Go runtime");
+  assert.equal(folder.description, "2 goroutines · 2 groups");
+  assert.equal(folder.collapsible, "collapsed");
+  const inner = model.children(root[2]) ?? [];
+  assert.deepEqual(
+    inner.map((n) => model.view(n).label),
+    ["runtime.forcegchelper", "runtime.runFinalizers"],
+  );
+  assert.equal(model.parent(inner[0]), root[2]);
+  const stack = (inner[0] as GroupNode).stack;
+  assert.equal(model.parent(stack), inner[0], "the stack's parent is the folded group");
+  assert.equal(model.rootRequest().start, 4, "paging counts groups, not tree nodes");
+  assert.match(model.summary(), /5 goroutines · by stack \(4 groups\)/);
+});
+
 test("a group without a representative (the schema allows it) still renders", () => {
   const model = new GoroutineTreeModel({ groupBy: "waitReason", pageSize: 10 });
   const bare: GoGoroutineGroup = { key: "select", label: "select", count: 3, states: { select: 3 }, stack: [], memberIds: [1, 2, 3], containsCrashing: false };
