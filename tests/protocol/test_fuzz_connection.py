@@ -150,8 +150,9 @@ def _types(node: Mapping[str, Any]) -> set[str]:
     return set()
 
 
-def right_value(node: Mapping[str, Any], depth: int = 0) -> st.SearchStrategy[Any]:
-    """A value the schema allows (nested objects right all the way down)."""
+def right_value(node: Mapping[str, Any], depth: int = 0, *, lenient: bool = False) -> st.SearchStrategy[Any]:
+    """A value the schema allows (nested objects right all the way down); `lenient` lets integers
+    inside arrays and objects go out of their range too."""
     node = _resolve(node)
     if "enum" in node:
         return st.sampled_from(node["enum"])
@@ -163,18 +164,43 @@ def right_value(node: Mapping[str, Any], depth: int = 0) -> st.SearchStrategy[An
     options: list[st.SearchStrategy[Any]] = []
     for kind in sorted(types):
         if kind == "integer":
-            low = node.get("minimum", -(2**31))
-            options.append(st.integers(low, 2**31 - 1))
+            low, high = _integer_range(node)
+            options.append(st.integers(low, high))
+            if lenient and depth > 0:
+                options.append(out_of_range(node))
         elif kind == "number":
             low = node.get("minimum", -1e9)
             options.append(st.floats(low, 1e9, allow_nan=False) | st.integers(int(low) + 1, 10**6))
         elif kind == "array" and depth < 2:
-            options.append(st.lists(right_value(node.get("items", {}), depth + 1), max_size=3))
+            options.append(st.lists(right_value(node.get("items", {}), depth + 1, lenient=lenient), max_size=3))
         elif kind == "object" and depth < 2 and "properties" in node:
-            options.append(object_value(node, depth + 1).map(lambda pair: pair[0]))
+            options.append(object_value(node, depth + 1, lenient=lenient).map(lambda pair: pair[0]))
         elif kind in _BY_TYPE:
             options.append(_BY_TYPE[kind])
     return st.one_of(options) if options else json_values
+
+
+_FORMAT_RANGES: dict[str, tuple[int, int]] = {
+    "int32": (-(2**31), 2**31 - 1),
+    "uint32": (0, 2**32 - 1),
+    "int64": (-(2**53), 2**53 - 1),
+    "uint64": (0, 2**53 - 1),
+}
+
+
+def _integer_range(node: Mapping[str, Any]) -> tuple[int, int]:
+    low, high = _FORMAT_RANGES.get(node.get("format", ""), (-(2**31), 2**31 - 1))
+    return max(low, node.get("minimum", low)), min(high, node.get("maximum", high))
+
+
+def out_of_range(node: Mapping[str, Any]) -> st.SearchStrategy[Any]:
+    """An integer of the right JSON type beyond what the schema allows (a negative line, a count
+    beyond uint32): the adapter may refuse it or cope, but must not fail or echo it back."""
+    node = _resolve(node)
+    if "integer" not in _types(node):
+        return st.nothing()
+    low, high = _integer_range(node)
+    return st.sampled_from([low - 1, -1, high + 1, 2**63]).filter(lambda v: not low <= v <= high)
 
 
 def wrong_value(node: Mapping[str, Any]) -> st.SearchStrategy[Any]:
@@ -187,7 +213,7 @@ def wrong_value(node: Mapping[str, Any]) -> st.SearchStrategy[Any]:
 
 
 def object_value(
-    node: Mapping[str, Any], depth: int = 0, *, with_wrong: bool = False
+    node: Mapping[str, Any], depth: int = 0, *, with_wrong: bool = False, lenient: bool = False
 ) -> st.SearchStrategy[tuple[dict[str, Any], frozenset[str]]]:
     """An object from a definition: each property present or not, right or (optionally) wrong,
     sometimes with unknown keys; with the set of properties that got a wrong type."""
@@ -195,9 +221,9 @@ def object_value(
     properties: Mapping[str, Any] = node.get("properties", {})
     entries: dict[str, st.SearchStrategy[tuple[Any, bool]]] = {}
     for name, prop in properties.items():
-        choice = right_value(prop, depth).map(lambda v: (v, False))
+        choice = right_value(prop, depth, lenient=lenient or with_wrong).map(lambda v: (v, False))
         if with_wrong:
-            choice = choice | wrong_value(prop).map(lambda v: (v, True))
+            choice = choice | wrong_value(prop).map(lambda v: (v, True)) | out_of_range(prop).map(lambda v: (v, False))
         entries[name] = choice
     extras = st.dictionaries(
         st.text(min_size=1, max_size=8).filter(lambda k: k not in properties), json_scalars, max_size=2
