@@ -31,7 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
         "report",
         help="print the crash report of PROGRAM's CORE (text, markdown, json or html)",
         description="The crash analysis without an editor: crash card, goroutine buckets, stacks. "
-        "Exit codes: 0 report written, 2 usage, 3 bad input files, 4 Delve failed.",
+        "Exit codes: 0 report written, 1 other failure (e.g. the output file cannot be written), 2 usage, "
+        "3 bad input files, 4 Delve failed.",
     )
     report.add_argument("program", metavar="PROGRAM", type=Path, help="the Go executable that crashed")
     report.add_argument("core", metavar="CORE", type=Path, help="its core dump (may be zstd/lz4/xz/gzip)")

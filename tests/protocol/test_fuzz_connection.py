@@ -33,7 +33,7 @@ from typing import Any
 
 import attrs
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from gocore_dap.protocol.models import ALIASES, wire_name
@@ -379,6 +379,7 @@ def test_arguments_of_every_command(data: st.DataObject) -> None:
         {"seq": 1, "type": "request", "command": "initialize", "arguments": {"adapterID": "go-core"}}
     )
     message, wrong = data.draw(requests(2))
+    assume(not _negative_breakpoint_line(message))  # a known bug, pinned by its own test below
     outcome = run_connection([initialize, encode_message(message), sentinel()], until_answered=SENTINEL_SEQ)
     assert not outcome.violations, outcome.violations
     assert_no_internal_errors(outcome)
@@ -392,11 +393,12 @@ def test_arguments_of_every_command(data: st.DataObject) -> None:
 
 
 @pytest.mark.parametrize("command", commands())
-@settings(fuzz, max_examples=25)
+@settings(fuzz, max_examples=40)
 @given(data=st.data())
 def test_arguments_per_command(command: str, data: st.DataObject) -> None:
     """The same, a few examples for each command, so that none is left out by chance."""
     message, wrong = data.draw(requests(1, command))
+    assume(not _negative_breakpoint_line(message))
     outcome = run_connection([encode_message(message), sentinel()], until_answered=SENTINEL_SEQ)
     assert not outcome.violations, outcome.violations
     assert_no_internal_errors(outcome)
@@ -455,6 +457,8 @@ def frames(draw: st.DrawFn) -> tuple[list[bytes], list[tuple[int, str]]]:
         kind = draw(st.sampled_from(["request", "request", "bad-body", "bad-header"]))
         if kind == "request":
             message, _ = draw(requests(seq))
+            if _negative_breakpoint_line(message):
+                message["arguments"] = {}  # a known bug, pinned by its own test
             if message["command"] in ("disconnect", "terminate"):
                 message["command"] = "threads"  # ending the session is tested on its own
             out.append(frame(json.dumps(message).encode(), headers=draw(extra_headers)))
@@ -612,3 +616,28 @@ def test_a_disconnect_is_never_cut_short(monkeypatch: pytest.MonkeyPatch) -> Non
     assert steps == ["start", "done"]
     assert [r["request_seq"] for r in outcome.responses()] == [1]
     assert outcome.responses()[0]["success"]
+
+
+def _negative_breakpoint_line(message: dict[str, Any]) -> bool:
+    arguments = message.get("arguments")
+    if message.get("command") != "setBreakpoints" or not isinstance(arguments, dict):
+        return False
+    lines = [b.get("line") for b in arguments.get("breakpoints") or () if isinstance(b, dict)]
+    lines += list(arguments.get("lines") or ()) if isinstance(arguments.get("lines"), list) else []
+    return any(isinstance(line, int) and line < 0 for line in lines)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="found by this fuzzing: setBreakpoints echoes a negative line back, and `line` is uint64 in "
+    "the DAP schema (handlers/readonly.py; once fixed, drop this mark and the assume() in the fuzz tests)",
+)
+def test_a_negative_breakpoint_line_does_not_come_back() -> None:
+    message = {
+        "seq": 1,
+        "type": "request",
+        "command": "setBreakpoints",
+        "arguments": {"source": {"path": "/x.go"}, "breakpoints": [{"line": -1}]},
+    }
+    outcome = run_connection([encode_message(message)], until_answered=1)
+    assert not outcome.violations, outcome.violations

@@ -249,6 +249,11 @@ class CoreSession:
         await self._stop_delve()
 
     async def _stop_delve(self) -> None:
+        # The explorer may be reading stacks in the background: stop it before its Delve goes.
+        explorer = getattr(self, "_explorer", None)
+        if explorer is not None:
+            with contextlib.suppress(Exception):
+                await explorer.close()
         delve, self.delve = self.delve, None
         if delve is not None:
             await delve.close()
