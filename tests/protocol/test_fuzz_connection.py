@@ -622,9 +622,10 @@ def _negative_breakpoint_line(message: dict[str, Any]) -> bool:
     arguments = message.get("arguments")
     if message.get("command") != "setBreakpoints" or not isinstance(arguments, dict):
         return False
-    lines = [b.get("line") for b in arguments.get("breakpoints") or () if isinstance(b, dict)]
-    lines += list(arguments.get("lines") or ()) if isinstance(arguments.get("lines"), list) else []
-    return any(isinstance(line, int) and line < 0 for line in lines)
+    breakpoints, lines = arguments.get("breakpoints"), arguments.get("lines")
+    found = [b.get("line") for b in breakpoints if isinstance(b, dict)] if isinstance(breakpoints, list) else []
+    found += lines if isinstance(lines, list) else []
+    return any(isinstance(line, int) and line < 0 for line in found)
 
 
 @pytest.mark.xfail(

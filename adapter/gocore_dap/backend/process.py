@@ -165,17 +165,19 @@ class DelveProcess:
         return self
 
     async def _connect(self, socket_path: Path, rpc_timeout: float | None) -> None:
+        # Delve creates the socket a few ms after it starts; poll finely, since this wait is on the
+        # path to the first stop, and give up as soon as the process has exited.
         while True:
             if self._process.returncode is not None or not socket_path.exists():
                 if self._process.returncode is not None:
                     await self._raise_exited()
-                await asyncio.sleep(0.01)
+                await asyncio.sleep(0.002)
                 continue
             try:
                 reader, writer = await asyncio.open_unix_connection(str(socket_path), limit=1 << 24)
                 break
             except (ConnectionRefusedError, FileNotFoundError):
-                await asyncio.sleep(0.01)
+                await asyncio.sleep(0.002)
         self.rpc = DelveRpc(reader, writer, default_timeout=rpc_timeout, on_closed=self._on_rpc_closed)
         try:
             # Delve accepts connections before loading; the first answer means it has loaded.
