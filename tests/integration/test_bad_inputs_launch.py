@@ -195,7 +195,7 @@ CASES: dict[str, Callable[[Files], Case]] = {
         ("run.sh", "script"),
     ),
     "core-is-an-executable": lambda f: Case(
-        f.classic.binary, f.other.binary, ErrorId.NOT_A_CORE, (str(f.other.binary), "not a core dump"),
+        f.classic.binary, f.other.binary, ErrorId.NOT_A_CORE, (str(f.other.binary.resolve()), "not a core dump"),
     ),
     "arguments-swapped": lambda f: Case(
         f.classic.core, f.classic.binary, ErrorId.FILES_SWAPPED, ("swapped",),
@@ -205,7 +205,7 @@ CASES: dict[str, Callable[[Files], Case]] = {
         ("core.notes-cut", "truncated", "missing", "ulimit -c unlimited"),
     ),
     "wrong-executable": lambda f: Case(
-        f.other.binary, f.classic.core, ErrorId.CORE_MISMATCH, (str(f.other.binary), "classic", "pid"),
+        f.other.binary, f.classic.core, ErrorId.CORE_MISMATCH, (str(f.other.binary.resolve()), "classic", "pid"),
     ),
     "no-dwarf": lambda f: Case(
         _stripped(f), f.classic.core, ErrorId.NO_DWARF, ("classic.nodebug", "DWARF", "-ldflags"),

@@ -123,7 +123,8 @@ def test_delve_listens_only_on_a_private_unix_socket(classic: CrashArtifact, pri
             info = directory.stat()
             assert stat.S_IMODE(info.st_mode) == 0o700, (directory, oct(info.st_mode))
             assert info.st_uid == os.getuid(), directory
-        assert inet_sockets(dlv) == [], "Delve opened a TCP/UDP socket"
+        for pid in dlv_tree(client.process.pid)[1]:  # Delve and its telemetry helper
+            assert inet_sockets(pid) == [], f"dlv {pid} opened a TCP/UDP socket"
         assert inet_sockets(client.process.pid) == [], "the stdio adapter opened a TCP/UDP socket"
         finish(client)
     finally:
@@ -247,7 +248,7 @@ def test_tcp_connections_are_independent_sessions(classic: CrashArtifact, privat
             delves = dlv_tree(adapter.process.pid)[0]
             assert len(delves) == 2, delves
             family = dlv_tree(adapter.process.pid)[1]
-            (of_first,) = [pid for pid in delves if str(classic.core) in _cmdline(pid)]
+            (of_first,) = [pid for pid in delves if str(classic.core.resolve()) in _cmdline(pid)]
 
             # The first client leaves: only its Delve ends; the second session goes on.
             first.ok("disconnect", {"terminateDebuggee": True})

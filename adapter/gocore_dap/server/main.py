@@ -41,11 +41,11 @@ _TEMP_ROOT_RE: Final = re.compile(r"^gocore-dap-(\d+)-(\d+)-[A-Za-z0-9_]+$")
 def _start_time(pid: int) -> int | None:
     """When `pid` started (clock ticks since boot), or None if it does not run."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
+        text = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
     # The command name (field 2) may hold spaces and parentheses: count from its closing one.
-    fields = stat[stat.rfind(")") + 2 :].split()
+    fields = text[text.rfind(")") + 2 :].split()
     try:
         return int(fields[19])  # field 22 of proc(5)
     except (IndexError, ValueError):
