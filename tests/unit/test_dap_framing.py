@@ -224,11 +224,19 @@ def test_oversized_body_is_skipped_without_buffering() -> None:
     reader = DapReader(max_body_size=1000)
     size = 10_000_000
     reader.receive_data(b"Content-Length: %d\r\n\r\n" % size)
+    # The start of the body names the request, so that the server can answer it with an error.
+    assert reader.next_message() is NEED_DATA
+    head = b'{"seq": 12, "type": "request", "command": "evaluate", "arguments": {"expression": "'
+    reader.receive_data(head)
+    assert reader.next_message() is NEED_DATA
+    chunk = b"x" * 65536
+    reader.receive_data(chunk)
+    sent = len(head) + len(chunk)
     error = reader.next_message()
     assert isinstance(error, FramingError) and error.kind is FramingErrorKind.BODY_TOO_LARGE
-    assert "10000000" in error.message
-    chunk = b"x" * 65536
-    sent = 0
+    assert "10000000" in error.message and (error.seq, error.command) == (12, "evaluate")
+    assert reader.next_message() is NEED_DATA
+    assert reader.buffered == 0
     while sent + len(chunk) <= size:
         reader.receive_data(chunk)
         sent += len(chunk)

@@ -6,9 +6,12 @@ decided here. Events go out through `emit`, which the server wires to its writer
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import functools
 import logging
 import os
+import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -97,6 +100,7 @@ class CoreSession:
         self._stack_depth = 50
         self._terminated_sent = False
         self._said_thread_cap = False
+        self._announce_task: Any = None
 
     @property
     def state(self) -> SessionState:
@@ -157,7 +161,7 @@ class CoreSession:
         base = Path(args.cwd) if args.cwd else Path.cwd()
         program = (base / os.path.expanduser(args.program)).resolve()
         core = (base / os.path.expanduser(args.core_file_path)).resolve()
-        result = preflight(program, core, progress=self._progress_sync)
+        result = await _preflight_off_the_loop(program, core, self._progress_sync)
         self.preflight_result = result
         errors = [i for i in result.issues if i.severity == "error"]
         if errors:
@@ -269,7 +273,8 @@ class CoreSession:
                 self.machine.move(SessionState.TERMINATED)
             await self._send_terminated()
 
-        asyncio.get_running_loop().create_task(announce())
+        # Keep a reference: the loop holds tasks weakly, and this one must run.
+        self._announce_task = asyncio.get_running_loop().create_task(announce())
 
     async def _send_terminated(self) -> None:
         if not self._terminated_sent:
@@ -729,6 +734,43 @@ class CoreSession:
 
     def _progress_sync(self, text: str) -> None:
         log.info("%s", text)
+
+
+class _PreflightAbandoned(Exception):
+    """Raised in the preflight thread, at its next progress report, once its launch is cancelled."""
+
+
+async def _preflight_off_the_loop(
+    program: Path, core: Path, progress: Callable[[str], None]
+) -> PreflightResult:
+    """`preflight` in a worker thread: decompressing a large core takes seconds to minutes, and the
+    session must stay able to end meanwhile (disconnect, the client's stream closing, SIGTERM).
+
+    When the launch is cancelled the thread stops at its next progress report (every 64 MiB of
+    decompressed core), and preflight removes what it wrote; a result that comes all the same is
+    cleaned up when it comes.
+    """
+    abandoned = threading.Event()
+
+    def report(text: str) -> None:
+        if abandoned.is_set():
+            raise _PreflightAbandoned
+        progress(text)
+
+    work = asyncio.get_running_loop().run_in_executor(
+        None, functools.partial(preflight, program, core, progress=report)
+    )
+    try:
+        return await asyncio.shield(work)
+    except asyncio.CancelledError:
+        abandoned.set()
+        work.add_done_callback(_clean_up_abandoned)
+        raise
+
+
+def _clean_up_abandoned(work: asyncio.Future[PreflightResult]) -> None:
+    if not work.cancelled() and work.exception() is None:
+        work.result().cleanup()
 
 
 def _package_of(function: str) -> str:

@@ -49,6 +49,8 @@ _MAX_LENGTH_DIGITS: Final = 18
 # server can still answer it with an error response instead of leaving the client waiting.
 _SEQ_RE: Final = re.compile(r'"seq"\s*:\s*(\d{1,10})\b')
 _COMMAND_RE: Final = re.compile(r'"command"\s*:\s*"([A-Za-z0-9_.\-]{1,100})"')
+# How much of an oversized body is read to find its request's seq and command (they come first).
+_PEEK_SIZE: Final = 1024
 # Bytes the reader drops silently between messages (some clients end a body with a newline).
 _INTERMESSAGE_WHITESPACE_RE: Final = re.compile(rb"[ \t\r\n]*")
 
@@ -113,6 +115,7 @@ class FramingError:
 class _State(enum.Enum):
     HEADERS = enum.auto()
     BODY = enum.auto()
+    PEEK_BODY = enum.auto()  # reading the start of an oversized body, for the request's identity
     SKIP_BODY = enum.auto()  # discarding the body of an oversized message
     RESYNC = enum.auto()  # discarding bytes up to the next "Content-Length"
     DONE = enum.auto()  # EOF seen and reported
@@ -182,6 +185,8 @@ class DapReader:
             return self._read_headers()
         if state is _State.BODY:
             return self._read_body()
+        if state is _State.PEEK_BODY:
+            return self._peek_body()
         if state is _State.SKIP_BODY:
             return self._skip_body()
         if state is _State.RESYNC:
@@ -217,12 +222,9 @@ class DapReader:
         self._start = end + len(_HEADER_END)
         self._header_scan = self._start
         if parsed > self.max_body_size:
-            self._state = _State.SKIP_BODY
+            self._state = _State.PEEK_BODY
             self._skip_remaining = parsed
-            return FramingError(
-                FramingErrorKind.BODY_TOO_LARGE,
-                f"body of {parsed} bytes exceeds the limit of {self.max_body_size} bytes",
-            )
+            return None
         self._state = _State.BODY
         self._body_length = parsed
         return None
@@ -293,6 +295,20 @@ class DapReader:
             self._state = _State.DONE
             return END_OF_STREAM
         return NEED_DATA
+
+    def _peek_body(self) -> FramingError | NeedData:
+        want = min(_PEEK_SIZE, self._skip_remaining)
+        head = self._buf[self._start : self._start + want]
+        if len(head) < want and not self._eof:
+            return NEED_DATA
+        seq, command = _salvage_identity(bytes(head).decode("utf-8", errors="replace"))
+        self._state = _State.SKIP_BODY
+        return FramingError(
+            FramingErrorKind.BODY_TOO_LARGE,
+            f"body of {self._skip_remaining} bytes exceeds the limit of {self.max_body_size} bytes",
+            seq,
+            command,
+        )
 
     def _skip_body(self) -> NeedData | EndOfStream | None:
         available = len(self._buf) - self._start

@@ -41,6 +41,12 @@ for _name in _RUN_OR_CHANGE:
     _refuse(_name)
 
 
+def _line(line: int) -> int | None:
+    # Echo only a line the protocol can carry back (uint64 up to 2**53 - 1): a client's -1 must not
+    # make our own response invalid.
+    return line if 0 <= line < 2**53 else None
+
+
 @command("setBreakpoints", m.SetBreakpointsArguments)
 async def set_breakpoints(
     session: CoreSession, args: m.SetBreakpointsArguments, ctx: RequestContext
@@ -48,7 +54,7 @@ async def set_breakpoints(
     wanted = args.breakpoints or [m.SourceBreakpoint(line=line) for line in args.lines or ()]
     return m.SetBreakpointsResponseBody(
         breakpoints=[
-            m.Breakpoint(verified=False, line=b.line, message=_NOT_HIT, reason="failed") for b in wanted
+            m.Breakpoint(verified=False, line=_line(b.line), message=_NOT_HIT, reason="failed") for b in wanted
         ]
     )
 
