@@ -79,7 +79,8 @@ def _registry() -> referencing.Registry[Any]:
     return referencing.Registry().with_resource(_SCHEMA_URI, resource)
 
 
-def _format_checker() -> jsonschema.FormatChecker:
+def format_checker() -> jsonschema.FormatChecker:
+    """Checks the integer sizes (int32, uint64, ...) that the DAP schema only names in `format`."""
     checker = jsonschema.FormatChecker()
     for name, (low, high) in _INT_RANGES.items():
 
@@ -100,7 +101,7 @@ def _validator(definition: str) -> jsonschema.protocols.Validator:
     return jsonschema.Draft4Validator(
         {"$ref": f"{_SCHEMA_URI}#/definitions/{definition}"},
         registry=_registry(),
-        format_checker=_format_checker(),
+        format_checker=format_checker(),
     )
 
 

@@ -21,7 +21,7 @@ import jsonschema
 import referencing
 from referencing.jsonschema import DRAFT4
 
-from tests.support.dap_schema import DapSchemaError, load_schema, validate_message
+from tests.support.dap_schema import DapSchemaError, format_checker, load_schema, validate_message
 
 __all__ = [
     "CUSTOM_COMMANDS",
@@ -36,12 +36,6 @@ _REPO = Path(__file__).resolve().parents[2]
 
 # command -> the prefix of its Request/Response definitions.
 CUSTOM_COMMANDS = {"goroutines": "Goroutines", "crashSummary": "CrashSummary"}
-_INT_RANGES = {
-    "int32": (-(2**31), 2**31 - 1),
-    "uint32": (0, 2**32 - 1),
-    "int64": (-(2**63), 2**63 - 1),
-    "uint64": (0, 2**64 - 1),
-}
 
 
 def extension_schema_path() -> Path:
@@ -70,25 +64,12 @@ def _registry() -> referencing.Registry[Any]:
     return referencing.Registry().with_resource(_URI, resource)
 
 
-def _format_checker() -> jsonschema.FormatChecker:
-    checker = jsonschema.FormatChecker()
-    for name, (low, high) in _INT_RANGES.items():
-
-        def check(value: object, low: int = low, high: int = high) -> bool:
-            if not isinstance(value, int) or isinstance(value, bool):
-                return True
-            return low <= value <= high
-
-        checker.checks(name)(check)
-    return checker
-
-
 @functools.cache
 def _validator(definition: str) -> jsonschema.protocols.Validator:
     if definition not in _combined()["definitions"]:
         raise KeyError(f"no definition {definition!r} in the DAP schema or go-extensions.json")
     return jsonschema.Draft4Validator(
-        {"$ref": f"{_URI}#/definitions/{definition}"}, registry=_registry(), format_checker=_format_checker()
+        {"$ref": f"{_URI}#/definitions/{definition}"}, registry=_registry(), format_checker=format_checker()
     )
 
 

@@ -12,6 +12,7 @@ from typing import Final
 
 import attrs
 
+from gocore_dap.goviews.build_info import parse_buildinfo_section
 from gocore_dap.preflight.elf import (
     ET_DYN,
     GO_BUILDINFO_MAGIC,
@@ -145,28 +146,12 @@ def _find_buildinfo_blob(elf: ElfFile, loads: Sequence[Segment]) -> bytes | None
 
 
 def _parse_buildinfo_version(blob: bytes) -> str | None:
-    """Go version from a Go 1.18+ build info blob (inline, varint-prefixed strings at 32)."""
-    if not blob.startswith(GO_BUILDINFO_MAGIC) or len(blob) < 33:
+    """Go version from a Go 1.18+ build info blob; None for older layouts or a damaged blob."""
+    try:
+        parsed = parse_buildinfo_section(blob)
+    except (ValueError, IndexError):
         return None
-    flags = blob[15]
-    if not flags & 0x2:
-        return None  # pre-1.18 layout stores pointers; the version is not needed for the checks
-    length, pos = _uvarint(blob, 32)
-    if length is None or pos + length > len(blob):
-        return None
-    return blob[pos : pos + length].decode("utf-8", "replace") or None
-
-
-def _uvarint(data: bytes, pos: int) -> tuple[int | None, int]:
-    value = shift = 0
-    while pos < len(data) and shift < 64:
-        b = data[pos]
-        pos += 1
-        value |= (b & 0x7F) << shift
-        if b < 0x80:
-            return value, pos
-        shift += 7
-    return None, pos
+    return (parsed[0] or None) if parsed else None
 
 
 def _strtab_has(elf: ElfFile, needle: bytes) -> bool:
