@@ -161,6 +161,11 @@ class CoreSession:
         base = Path(args.cwd) if args.cwd else Path.cwd()
         program = (base / os.path.expanduser(args.program)).resolve()
         core = (base / os.path.expanduser(args.core_file_path)).resolve()
+        # Before the checks: a missing Delve should not wait for a large core to be decompressed.
+        try:
+            dlv = find_dlv(args.dlv_path)
+        except DlvNotFound as exc:
+            raise DapError(ErrorId.DLV_NOT_FOUND, message=str(exc)) from None
         result = await _preflight_off_the_loop(program, core, self._progress_sync)
         self.preflight_result = result
         errors = [i for i in result.issues if i.severity == "error"]
@@ -170,10 +175,6 @@ class CoreSession:
         for issue in result.issues:
             await self._output(f"warning: {issue.message}\n", category="important")
         core_to_open = result.core_for_delve
-        try:
-            dlv = find_dlv(args.dlv_path)
-        except DlvNotFound as exc:
-            raise DapError(ErrorId.DLV_NOT_FOUND, message=str(exc)) from None
         timeout = args.dlv_timeout or 60.0
         try:
             self.delve = await DelveProcess.start(
