@@ -361,6 +361,11 @@ class GoroutineExplorer:
         frames: list[LocationTuple] = []
         for loc in result.get("Locations") or ():
             frames.append(_location(loc) or ("", "", 0))
+        origin = self._crash.origin_frame_index if self._crash is not None else None
+        if goroutine_id == self.crashing_id and origin is not None:
+            # The crasher's bucket shows its stack as the runtime printed it, without the signal
+            # and re-raise frames that only exist because the process was dying.
+            del frames[:origin]
         return tuple(frames)
 
     async def _parent(self, goroutine_id: int) -> int | None:
