@@ -10,6 +10,7 @@ the third call of settle over accounts 42, 43, 44, and stderr's own frame line
 from __future__ import annotations
 
 import base64
+import json
 import struct
 from collections.abc import Iterator
 from typing import Any
@@ -308,6 +309,23 @@ def test_big_string_is_cut_in_listings_and_whole_on_the_clipboard(clean: Live) -
     copied = clean.evaluate("statement", "clipboard")
     assert copied.get("success"), copied
     assert copied["body"]["result"] in (whole, '"' + whole + '"')
+
+
+def test_big_string_is_paged_in_pieces_that_add_up_to_it(clean: Live) -> None:
+    whole = "standard fee;" * 300
+    statement = clean.scope_vars("main.applyFee", "Locals")["statement"]
+    pieces_count = statement.get("indexedVariables")
+    assert pieces_count == -(-len(whole) // 1024), statement  # offered as 1 KiB pieces
+    assert statement["variablesReference"] > 0
+    first = clean.variables(statement["variablesReference"], start=0, count=2)
+    rest = clean.variables(statement["variablesReference"], start=2, count=pieces_count - 2)
+    pieces = first + rest
+    assert [p["name"] for p in pieces] == [f"[{a}:{min(a + 1024, len(whole))}]" for a in range(0, len(whole), 1024)]
+    text = "".join(json.loads(p["value"]) for p in pieces)  # Go-quoted, ASCII here: JSON string syntax
+    assert text == whole
+    # Each piece can be evaluated again by its evaluateName.
+    again = clean.evaluate(pieces[1]["evaluateName"], "repl")
+    assert again.get("success") and again["body"]["result"] == pieces[1]["value"], again
 
 
 # --- evaluate -----------------------------------------------------------------------------------------------

@@ -34,6 +34,7 @@ from gocore_dap.session.variables import (
     has_children,
     indexed_count,
     is_nil,
+    string_chunks,
 )
 
 DATA = Path(__file__).parent / "data" / "delve_vars"
@@ -91,7 +92,9 @@ def test_long_string_says_how_many_bytes_are_left_out() -> None:
     assert statement.len == len(whole) == 3900
     loaded = LISTING_CONFIG.max_string_len
     assert format_value(statement) == f'"{whole[:loaded]}"...+{len(whole) - loaded} more'
-    assert not has_children(statement)
+    # The rest is reachable: the string is offered as 1 KiB pieces, paged like an array.
+    assert has_children(statement)
+    assert string_chunks(statement) == indexed_count(statement) == 4
 
 
 def test_truncation_counts_bytes_not_characters() -> None:

@@ -38,6 +38,7 @@ from gocore_dap.session.variables import (
     KIND_STRING,
     LISTING_CONFIG,
     PAGE_SIZE,
+    STRING_CHUNK,
     VarContainer,
     address_expr,
     child_name_and_expr,
@@ -45,6 +46,7 @@ from gocore_dap.session.variables import (
     format_value,
     has_children,
     indexed_count,
+    string_chunks,
 )
 
 log = logging.getLogger(__name__)
@@ -525,6 +527,8 @@ class CoreSession:
     ) -> list[m.Variable]:
         v = container.variable
         paged = start is not None or count is not None
+        if v.kind == KIND_STRING:
+            return await self._string_pieces(container, start or 0, count or PAGE_SIZE)
         if paged and indexed_count(v):
             first = start or 0
             n = count or PAGE_SIZE
@@ -562,6 +566,18 @@ class CoreSession:
                 return await self._children(inner, None, None, filter_)
             return [self._dap_variable(inner, "data")]
         return self._child_list(container, v, offset=0)
+
+    async def _string_pieces(self, container: VarContainer, start: int, count: int) -> list[m.Variable]:
+        """Pieces `[a:b]` (byte offsets) of a string too long for one value, read by reslicing it."""
+        v = container.variable
+        base = address_expr(v) or container.expr
+        out: list[m.Variable] = []
+        for index in range(max(start, 0), min(start + count, string_chunks(v))):
+            low, high = index * STRING_CHUNK, min(v.len, (index + 1) * STRING_CHUNK)
+            expr = f"({base})[{low}:{high}]"
+            piece = await self._reload(container, LoadConfig(max_string_len=STRING_CHUNK), expr=expr)
+            out.append(self._dap_variable(attrs.evolve(container, expr=expr, variable=piece), f"[{low}:{high}]"))
+        return out
 
     def _child_list(self, container: VarContainer, v: Variable, *, offset: int) -> list[m.Variable]:
         out: list[m.Variable] = []

@@ -31,6 +31,7 @@ KIND_COMPLEX128 = 16
 # What a listing loads at once; larger collections are paged by the client.
 LISTING_CONFIG = LoadConfig(max_variable_recurse=1, max_string_len=512, max_array_values=64)
 PAGE_SIZE = 64
+STRING_CHUNK = 1024
 SUMMARY_ITEMS = 8
 SUMMARY_CHARS = 200
 
@@ -83,9 +84,26 @@ def has_children(v: Variable) -> bool:
         return bool(v.children) and not is_nil(v) and has_children(v.children[0])
     if v.kind == KIND_CHAN:
         return not is_nil(v)
-    if v.kind in (KIND_STRING, KIND_UNSAFE_POINTER):
+    if v.kind == KIND_STRING:
+        return string_chunks(v) > 0
+    if v.kind == KIND_UNSAFE_POINTER:
         return False
     return bool(v.children)
+
+
+def _loaded_bytes(v: Variable) -> int:
+    return len(v.value.encode("utf-8", "surrogatepass"))
+
+
+def string_chunks(v: Variable) -> int:
+    """How many STRING_CHUNK-byte pieces a string cut in the listing is offered as (0: shown whole).
+
+    The listing shows the first LISTING_CONFIG.max_string_len bytes; the pieces let an editor read
+    all of a long string, page by page, without loading megabytes into one value.
+    """
+    if v.kind != KIND_STRING or v.unreadable or v.len <= _loaded_bytes(v):
+        return 0
+    return -(-v.len // STRING_CHUNK)
 
 
 def children_loaded(v: Variable) -> bool:
@@ -114,10 +132,11 @@ def indexed_count(v: Variable) -> int:
 
     Large maps are announced as indexed too, as `dlv dap` does: clients page only indexed
     children (VS Code fetches named ones in a single request), and Delve can skip map entries.
+    A long string is offered as its pieces (string_chunks).
     """
     if v.kind in (KIND_ARRAY, KIND_SLICE, KIND_MAP) and v.len > PAGE_SIZE:
         return v.len
-    return 0
+    return string_chunks(v)
 
 
 def _quote(text: str) -> str:
