@@ -13,6 +13,7 @@ import attrs
 from gocore_dap.backend.api import GOROUTINE_FIELD_USER, DelveApi, Goroutine, Stackframe, Thread
 from gocore_dap.goviews import presentation
 from gocore_dap.goviews.frames import first_user_frame_index
+from gocore_dap.goviews.goroutine_info import wait_minutes
 from gocore_dap.goviews.wait_reasons import WaitReasonTable, goroutine_state, is_dead
 
 
@@ -66,11 +67,18 @@ class CoreView:
     def state_of(self, g: Goroutine) -> str:
         return goroutine_state(g.status, g.wait_reason, self.wait_reasons)
 
-    def goroutine_entry(self, g: Goroutine, *, crashed: bool, function: str | None = None) -> ThreadEntry:
+    def goroutine_entry(
+        self, g: Goroutine, *, crashed: bool, function: str | None = None, now_ns: int | None = None
+    ) -> ThreadEntry:
         if function is None:
             loc = g.user_current_loc or g.current_loc
             function = loc.function_name if loc else ""
-        name = presentation.goroutine_thread_name(g.id, self.state_of(g), function, crashed=crashed)
+        state = self.state_of(g)
+        minutes = wait_minutes(g.status, g.wait_since, now_ns)
+        if minutes:
+            # As the runtime's header prints it: `[chan receive, 5 minutes]` (nothing under a minute).
+            state += f", {minutes} minutes"
+        name = presentation.goroutine_thread_name(g.id, state, function, crashed=crashed)
         return ThreadEntry(dap_id=g.id, name=name, goroutine_id=g.id, lwp=None)
 
     async def os_thread_entry(self, lwp: int, *, crashed: bool) -> ThreadEntry:

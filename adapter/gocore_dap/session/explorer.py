@@ -385,6 +385,10 @@ class GoroutineExplorer:
         self._parents[goroutine_id] = parent
         return parent
 
+    async def crash_time_ns(self) -> int | None:
+        """When the program died, on the runtime's monotonic clock (None when nothing tells)."""
+        return await self._now()
+
     async def _now(self, extra: int = 0) -> int | None:
         """The crash time on the runtime's clock (goroutine_info.estimate_now_ns), read once."""
         if not self._now_read:

@@ -30,6 +30,7 @@ from gocore_dap.preflight.checks import PreflightResult, preflight
 from gocore_dap.protocol import models as m
 from gocore_dap.protocol.errors import DapError, ErrorId, ProtocolArgumentError
 from gocore_dap.session.core_view import CoreView, ThreadEntry
+from gocore_dap.session.explorer import GoroutineExplorer
 from gocore_dap.session.handles import Handles
 from gocore_dap.session.launch_errors import launch_error
 from gocore_dap.session.state import SessionState, StateMachine
@@ -103,6 +104,7 @@ class CoreSession:
         self._terminated_sent = False
         self._said_thread_cap = False
         self._announce_task: Any = None
+        self._explorer: GoroutineExplorer | None = None
 
     @property
     def state(self) -> SessionState:
@@ -257,7 +259,7 @@ class CoreSession:
 
     async def _stop_delve(self) -> None:
         # The explorer may be reading stacks in the background: stop it before its Delve goes.
-        explorer = getattr(self, "_explorer", None)
+        explorer, self._explorer = self._explorer, None
         if explorer is not None:
             with contextlib.suppress(Exception):
                 await explorer.close()
@@ -283,6 +285,14 @@ class CoreSession:
         if not self._terminated_sent:
             self._terminated_sent = True
             await self._emit("terminated", m.TerminatedEventBody())
+
+    def explorer(self) -> GoroutineExplorer:
+        """The goroutine explorer, made on first use; it keeps the goroutine listing for the session."""
+        view = self._need_target()
+        assert self.api is not None
+        if self._explorer is None:
+            self._explorer = GoroutineExplorer(self.api, view.wait_reasons, self.crash)
+        return self._explorer
 
     # -- threads and stacks ------------------------------------------------------------------
 
@@ -318,13 +328,15 @@ class CoreSession:
         else:
             entries.append(await view.os_thread_entry(crash.crashing_thread_id, crashed=True))
         goroutines, more = await view.first_goroutines(limit)
+        # The crash time is read only when some goroutine has a wait start to measure from.
+        now_ns = await self.explorer().crash_time_ns() if any(g.wait_since > 0 for g in goroutines) else None
         hide_system = self.launch_args.hide_system_goroutines
         for g in goroutines:
             if g.id == crashed_g:
                 continue
             if hide_system and presentation.is_system_goroutine(g.start_loc.function_name if g.start_loc else ""):
                 continue
-            entries.append(view.goroutine_entry(g, crashed=False))
+            entries.append(view.goroutine_entry(g, crashed=False, now_ns=now_ns))
         if more and not self._said_thread_cap:
             self._said_thread_cap = True
             await self._output(

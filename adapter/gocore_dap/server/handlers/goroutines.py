@@ -17,11 +17,9 @@ from gocore_dap.protocol.errors import DapError, ErrorId
 from gocore_dap.server.registry import RequestContext, command
 from gocore_dap.session.explorer import ArgumentError, GoroutineExplorer
 from gocore_dap.session.session import CoreSession
-from gocore_dap.session.state import SessionState
 
 __all__ = ["WireBody", "crash_summary", "explorer_for", "goroutines"]
 
-_EXPLORER_ATTRIBUTE = "_explorer"
 
 
 @attrs.frozen
@@ -36,16 +34,7 @@ converter.register_unstructure_hook(WireBody, lambda body: body.data)
 
 
 def explorer_for(session: CoreSession) -> GoroutineExplorer:
-    """The session's explorer, made on first use (it keeps the goroutine listing for the session)."""
-    if session.state is SessionState.TERMINATED:
-        raise DapError(ErrorId.SESSION_TERMINATED)
-    if not session.machine.has_target or session.api is None or session.view is None:
-        raise DapError(ErrorId.NOT_LAUNCHED)
-    explorer: GoroutineExplorer | None = getattr(session, _EXPLORER_ATTRIBUTE, None)
-    if explorer is None:
-        explorer = GoroutineExplorer(session.api, session.view.wait_reasons, session.crash)
-        setattr(session, _EXPLORER_ATTRIBUTE, explorer)
-    return explorer
+    return session.explorer()
 
 
 @command("goroutines")
