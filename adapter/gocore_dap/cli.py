@@ -81,13 +81,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "serve":
         return _serve(args)
 
-    if args.command == "report":
-        from gocore_dap.report import run_report
+    from gocore_dap.report import run_report
 
-        return run_report(args)
-
-    print(f"gocore-dap: `{args.command}` is not yet wired", file=sys.stderr)
-    return 2
+    return run_report(args)
 
 
 def _serve(args: argparse.Namespace) -> int:
