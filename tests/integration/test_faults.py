@@ -32,6 +32,7 @@ import zstandard
 from gocore_dap.corpus import CorpusError, CrashArtifact, build
 from tests.conftest import require_tool
 from tests.support.dap_client import DapClient
+from tests.support.processes import pid_alive, process_table
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
@@ -100,37 +101,10 @@ def launch_core(client: DapClient, program: Path | str, core: Path | str, **laun
     return client.start_core(program, core, **launch)
 
 
-def _process_table() -> dict[int, tuple[int, str, bool]]:
-    """pid -> (parent pid, comm, alive) of every process."""
-    table: dict[int, tuple[int, str, bool]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            comm = (entry / "comm").read_text().strip()
-            status = (entry / "status").read_text()
-        except OSError:
-            continue
-        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-        alive = not fields.get("State", "").strip().startswith("Z")
-        table[int(entry.name)] = (int(fields.get("PPid", "0").strip()), comm, alive)
-    return table
-
-
-def pid_alive(pid: int) -> bool:
-    """True while `pid` runs (a zombie has ended; only its parent's wait is missing)."""
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return False
-    state = next((line.split()[1] for line in status.splitlines() if line.startswith("State:")), "Z")
-    return state != "Z"
-
-
 def dlv_tree(pid: int) -> tuple[set[int], set[int]]:
     """The live `dlv` children of `pid`, and every live `dlv` below it (Delve starts a telemetry
     helper, `dlv ** telemetry **`, of its own)."""
-    table = _process_table()
+    table = process_table()
     children: dict[int, list[int]] = {}
     for child, (parent, _, _) in table.items():
         children.setdefault(parent, []).append(child)

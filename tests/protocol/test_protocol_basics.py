@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from tests.integration.conftest import dlv_descendants, pid_alive
 from tests.support.corpus_fixtures import CorpusCase
 from tests.support.dap_client import DapClient
 from tests.support.dap_schema import validate_definition
+from tests.support.processes import dlv_descendants, pid_alive
 
 INITIALIZE = {"clientID": "gocore-dap-tests", "clientName": "protocol tests", "adapterID": "go-core",
               "linesStartAt1": True, "columnsStartAt1": True, "pathFormat": "path",

@@ -27,6 +27,7 @@ from gocore_dap.corpus.builder import (
     program_env,
     programs_dir,
 )
+from tests.support.processes import pid_alive
 
 EXPECTED_PROGRAMS = {
     "cgo_crash", "classic", "concurrent_map_writes", "deadlock", "external_abrt", "many_goroutines",
@@ -275,14 +276,6 @@ def script(tmp_path: Path, body: str) -> list[str]:
     path = tmp_path / "prog.py"
     path.write_text(textwrap.dedent(body))
     return [sys.executable, str(path)]
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 def test_sigabrt_after_ready(tmp_path: Path) -> None:
