@@ -79,7 +79,11 @@ def add_report_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--no-color", action="store_true", help="no colour in text output")
     parser.add_argument("--progress", action="store_true", help="print progress on stderr even when not a terminal")
-    parser.add_argument("--dlv", metavar="PATH", help="the Delve to use (default: the pinned one, then PATH)")
+    parser.add_argument(
+        "--dlv",
+        metavar="PATH",
+        help="the Delve to use (default: GOCORE_DAP_DLV, then the pinned one gocore-dap installed; never PATH)",
+    )
 
 
 def render(report: Report, fmt: str, *, color: bool = False) -> str:
