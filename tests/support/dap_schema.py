@@ -138,10 +138,17 @@ def definition_for(message: Mapping[str, Any]) -> str:
 
 def validate_definition(definition: str, instance: Any) -> None:
     """Raise DapSchemaError, listing every violation, if `instance` does not satisfy `definition`."""
-    errors = sorted(_validator(definition).iter_errors(instance), key=lambda e: list(e.absolute_path))
+    raise_violations(
+        _validator(definition), instance, f"{_preview(instance)} does not satisfy DAP definition {definition!r}"
+    )
+
+
+def raise_violations(validator: jsonschema.protocols.Validator, instance: Any, title: str) -> None:
+    """Raise DapSchemaError listing every violation of `validator` by `instance` (nothing if none)."""
+    errors = sorted(validator.iter_errors(instance), key=lambda e: list(e.absolute_path))
     if not errors:
         return
-    lines = [f"{_preview(instance)} does not satisfy DAP definition {definition!r}:"]
+    lines = [f"{title}:"]
     for error in errors:
         where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
         lines.append(f"  at {where}: {error.message}")
@@ -173,11 +180,7 @@ def definition_properties(definition: str, *, body: bool = False) -> tuple[set[s
 
     node: Mapping[str, Any] = definitions[definition]
     if body:
-        bodies = [
-            part["properties"]["body"]
-            for part in node.get("allOf", [])
-            if "body" in part.get("properties", {})
-        ]
+        bodies = [part["properties"]["body"] for part in node.get("allOf", []) if "body" in part.get("properties", {})]
         if not bodies:
             raise KeyError(f"{definition} defines no body")
         node = bodies[-1]

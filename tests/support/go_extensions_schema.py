@@ -21,7 +21,7 @@ import jsonschema
 import referencing
 from referencing.jsonschema import DRAFT4
 
-from tests.support.dap_schema import DapSchemaError, format_checker, load_schema, validate_message
+from tests.support.dap_schema import DapSchemaError, format_checker, load_schema, raise_violations, validate_message
 
 __all__ = [
     "CUSTOM_COMMANDS",
@@ -75,19 +75,8 @@ def _validator(definition: str) -> jsonschema.protocols.Validator:
 
 def validate_go_definition(definition: str, instance: Any) -> None:
     """Raise DapSchemaError listing every violation of `definition` (ours or the DAP schema's)."""
-    errors = sorted(_validator(definition).iter_errors(instance), key=lambda e: list(e.absolute_path))
-    if not errors:
-        return
     text = json.dumps(instance, default=repr)
-    lines = [f"{text[:300]} does not satisfy {definition!r}:"]
-    for error in errors:
-        where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
-        lines.append(f"  at {where}: {error.message}")
-        if error.context:
-            best = jsonschema.exceptions.best_match(error.context)
-            inner = "/".join(str(p) for p in best.absolute_path) or "(top level)"
-            lines.append(f"    because at {inner}: {best.message}")
-    raise DapSchemaError("\n".join(lines))
+    raise_violations(_validator(definition), instance, f"{text[:300]} does not satisfy {definition!r}")
 
 
 def validate_go_extension(message: Mapping[str, Any]) -> None:

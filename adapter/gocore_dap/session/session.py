@@ -35,7 +35,9 @@ from gocore_dap.session.handles import Handles
 from gocore_dap.session.launch_errors import launch_error
 from gocore_dap.session.state import SessionState, StateMachine
 from gocore_dap.session.variables import (
+    KIND_INTERFACE,
     KIND_MAP,
+    KIND_PTR,
     KIND_STRING,
     LISTING_CONFIG,
     PAGE_SIZE,
@@ -508,7 +510,7 @@ class CoreSession:
         elif v.flags & Variable.FLAG_CONSTANT:
             hint = m.VariablePresentationHint(kind="data", attributes=["constant", "readOnly"])
         memory = f"{v.addr:#x}" if v.addr and not (v.flags & Variable.FLAG_FAKE_ADDRESS) else None
-        if v.kind == 22 and v.children:  # pointers: show the pointee's memory
+        if v.kind == KIND_PTR and v.children:  # pointers: show the pointee's memory
             memory = f"{v.children[0].addr:#x}" if v.children[0].addr else memory
         return m.Variable(
             name=name,
@@ -552,28 +554,18 @@ class CoreSession:
         if not children_loaded(v):
             v = await self._reload(container, LISTING_CONFIG)
             container = attrs.evolve(container, variable=v)
-        if v.kind == 22 and v.children and has_children(v.children[0]):
+        if v.kind == KIND_PTR and v.children and has_children(v.children[0]):
             # A pointer expands straight into what it points at, as Go developers read `p.field`.
             target = v.children[0]
-            inner = VarContainer(
-                container.goroutine_id,
-                container.thread_id,
-                container.frame,
-                f"(*{container.expr})" if container.expr else address_expr(target),
-                target,
-            )
+            expr = f"(*{container.expr})" if container.expr else address_expr(target)
+            inner = attrs.evolve(container, expr=expr, variable=target)
             if not children_loaded(target):
                 inner = attrs.evolve(inner, variable=await self._reload(inner, LISTING_CONFIG))
             return await self._children(inner, None, None, filter_)
-        if v.kind == 20 and v.children:
+        if v.kind == KIND_INTERFACE and v.children:
             data = v.children[0]
-            inner = VarContainer(
-                container.goroutine_id,
-                container.thread_id,
-                container.frame,
-                f"{container.expr}.(data)" if container.expr else address_expr(data),
-                data,
-            )
+            expr = f"{container.expr}.(data)" if container.expr else address_expr(data)
+            inner = attrs.evolve(container, expr=expr, variable=data)
             if has_children(data):
                 return await self._children(inner, None, None, filter_)
             return [self._dap_variable(inner, "data")]
@@ -610,7 +602,7 @@ class CoreSession:
             return out
         for i, child in enumerate(v.children):
             name, expr = child_name_and_expr(v, container.expr, offset + i, child)
-            if v.kind == 22:
+            if v.kind == KIND_PTR:
                 name = f"*{container.expr}" if container.expr else "*"
             out.append(
                 self._dap_variable(
