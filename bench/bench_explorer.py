@@ -254,7 +254,7 @@ def run_dlv_dap(dlv: Path, binary: Path, core: Path) -> dict[str, float | None]:
 
 def run_delve_grouped(dlv: Path, binary: Path, core: Path) -> dict[str, float | None]:
     """One ListGoroutines pass with server-side grouping in a fresh headless Delve."""
-    from gocore_dap.backend.process import DelveProcess
+    from gocore_dap.backends.delve.process import DelveProcess
 
     async def measure() -> float:
         delve = await DelveProcess.start(dlv, binary, core, rpc_timeout=STEP_TIMEOUT)
@@ -377,7 +377,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.runs < 1:
         parser.error("--runs must be at least 1")
     sys.path.insert(0, str(REPO / "adapter"))
-    from gocore_dap.backend.locate import dlv_version, find_dlv
+    from gocore_dap.backends.delve.locate import dlv_version, find_dlv
 
     dlv = args.dlv or find_dlv(None)
     version = (dlv_version(dlv) or "unknown version").strip()

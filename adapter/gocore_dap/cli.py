@@ -74,7 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if args.command == "install-delve":
         # Imported here so that `serve` does not pay for what only this command needs.
-        from gocore_dap.install_delve import run_install_delve
+        from gocore_dap.backends.delve.install import run_install_delve
 
         return run_install_delve(args.dest, force=args.force)
 

@@ -26,8 +26,8 @@ from typing import Any
 import attrs
 import pytest
 
-from gocore_dap.backend.crash_probe import probe_crash, read_wait_reasons
-from gocore_dap.backend.process import DelveProcess
+from gocore_dap.backends.delve.crash_probe import probe_crash, read_wait_reasons
+from gocore_dap.backends.delve.process import DelveProcess
 from gocore_dap.goviews.crash import CrashAnalysis, CrashFacts, analyze_crash, crash_facts_to_json
 from gocore_dap.goviews.wait_reasons import WaitReasonTable, goroutine_state
 from tests.conftest import REPO, require_tool

@@ -1,4 +1,4 @@
-"""backend.process.DelveProcess.start when Delve cannot be used: fake `dlv` executables, no real Delve.
+"""backends.delve.process.DelveProcess.start when Delve cannot be used: fake `dlv` executables, no real Delve.
 
 Each fake is named `dlv`, so the autouse `no_orphaned_dlv` fixture (tests/conftest.py) also fails a test
 whose fake outlives it.
@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from gocore_dap.backend.errors import DelveStartError
-from gocore_dap.backend.process import DelveProcess
+from gocore_dap.backends.delve.errors import DelveStartError
+from gocore_dap.backends.delve.process import DelveProcess
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import attrs
 import pytest
 
-from gocore_dap.backend.api import Variable
+from gocore_dap.backends.delve.api import Variable
 from gocore_dap.session.handles import Handles
 from gocore_dap.session.state import InvalidTransition, SessionState, StateMachine
 from gocore_dap.session.variables import VarContainer

@@ -13,14 +13,14 @@ import pytest
 
 import gocore_dap
 from gocore_dap import cli
-from gocore_dap.backend.locate import user_install_dir
-from gocore_dap.install_delve import (
+from gocore_dap.backends.delve.install import (
     DELVE_PACKAGE,
     DelveInstallError,
     default_dest,
     install_delve,
     run_install_delve,
 )
+from gocore_dap.backends.delve.locate import user_install_dir
 
 PINNED = gocore_dap.DELVE_VERSION.removeprefix("v")
 

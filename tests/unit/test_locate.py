@@ -1,4 +1,4 @@
-"""backend.locate: which dlv gocore-dap runs, and why no other."""
+"""backends.delve.locate: which dlv gocore-dap runs, and why no other."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import gocore_dap
-from gocore_dap.backend.locate import (
+from gocore_dap.backends.delve.locate import (
     ENV_VAR,
     DlvNotFound,
     dlv_version,

@@ -1,4 +1,4 @@
-"""backend.rpc.DelveRpc over a real socketpair, against a small fake Delve written in each test.
+"""backends.delve.rpc.DelveRpc over a real socketpair, against a small fake Delve written in each test.
 
 The fake speaks what Delve's headless server speaks: Go net/rpc/jsonrpc, one JSON value per message,
 `{"id": N, "result": ..., "error": null}` answers.
@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from gocore_dap.backend.errors import DelveGone, DelveRpcError, DelveTimeout
-from gocore_dap.backend.rpc import DelveRpc
+from gocore_dap.backends.delve.errors import DelveGone, DelveRpcError, DelveTimeout
+from gocore_dap.backends.delve.rpc import DelveRpc
 
 pytestmark = pytest.mark.timeout(30)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gocore_dap.backend.api import Function, Goroutine, Location
+from gocore_dap.backends.delve.api import Function, Goroutine, Location
 from gocore_dap.goviews.wait_reasons import WaitReasonTable
 from gocore_dap.session.core_view import CoreView
 

@@ -17,7 +17,7 @@ from typing import Any
 import attrs
 import pytest
 
-from gocore_dap.backend.api import Variable
+from gocore_dap.backends.delve.api import Variable
 from gocore_dap.session.variables import (
     KIND_FUNC,
     KIND_INTERFACE,

@@ -1,6 +1,6 @@
 """What the Go runtime printed when the program died, rebuilt from facts read out of the core.
 
-`backend.crash_probe.probe_crash` reads raw `CrashFacts` through Delve; `analyze_crash` turns them into a
+`backends.delve.crash_probe.probe_crash` reads raw `CrashFacts` through Delve; `analyze_crash` turns them into a
 `CrashAnalysis`: the kind of death, the runtime's own first line (`panic: ...`, `fatal error: ...`,
 `SIGSEGV: segmentation violation`), the rest of its report, the panic chain and the signal. Nothing
 is guessed from names or hard-coded per program: every text comes from the target's memory, and the

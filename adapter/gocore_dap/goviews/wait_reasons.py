@@ -2,7 +2,7 @@
 
 The wait-reason enum is renumbered by almost every Go release (insertions in 1.20, 1.22, 1.24, 1.25; 1.26
 reorders it), so the text always comes from the TARGET's own `runtime.waitReasonStrings`, read through
-Delve (`backend.crash_probe.read_wait_reasons`). The status names can come from the target's
+Delve (`backends.delve.crash_probe.read_wait_reasons`). The status names can come from the target's
 `runtime.gStatusStrings` too (1.26 added `leaked` and `waiting for cgo callback`); the numbers of
 docs/architecture.md are the fallback when they were not read.
 

@@ -1,6 +1,6 @@
 """Gather a crash report: check the files, start Delve, read the crash and the goroutines, end Delve.
 
-The same analysis as an editor session (backend.crash_probe + goviews.crash + session.explorer), run
+The same analysis as an editor session (backends.delve.crash_probe + goviews.crash + session.explorer), run
 without one. The goroutine grouping is always the exact path here (a report is read later, so it may
 take the few seconds of the full listing), with a larger stack budget than an interactive request.
 """
@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import gocore_dap
-from gocore_dap.backend.api import DelveApi
-from gocore_dap.backend.errors import BackendError, DelveStartError
-from gocore_dap.backend.locate import DlvNotFound, find_dlv
-from gocore_dap.backend.process import DelveProcess
+from gocore_dap.backends.delve.api import DelveApi
+from gocore_dap.backends.delve.errors import BackendError, DelveStartError
+from gocore_dap.backends.delve.locate import DlvNotFound, find_dlv
+from gocore_dap.backends.delve.process import DelveProcess
 from gocore_dap.goviews.crash import CrashAnalysis, CrashFrame, analyze_crash
 from gocore_dap.goviews.frames import first_user_frame_index, is_runtime_internal
 from gocore_dap.goviews.grouping import ArgumentError, parse_group_by
@@ -174,7 +174,7 @@ async def build_report(
         except DelveStartError as exc:
             raise ReportDelveError(str(exc)) from None
         try:
-            from gocore_dap.backend.crash_probe import probe_crash, read_wait_reasons
+            from gocore_dap.backends.delve.crash_probe import probe_crash, read_wait_reasons
 
             say("reading the crash")
             api = DelveApi(delve)

@@ -21,7 +21,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
-from gocore_dap.backend.errors import DelveGone, DelveRpcError, DelveTimeout
+from gocore_dap.backends.delve.errors import DelveGone, DelveRpcError, DelveTimeout
 from gocore_dap.protocol.converter import from_wire, to_wire
 from gocore_dap.protocol.errors import DapError, ErrorId, ProtocolArgumentError
 from gocore_dap.server.registry import Command, RequestContext, load_handlers

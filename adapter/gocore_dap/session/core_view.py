@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import attrs
 
-from gocore_dap.backend.api import GOROUTINE_FIELD_USER, DelveApi, Goroutine, Stackframe, Thread
+from gocore_dap.backends.delve.api import GOROUTINE_FIELD_USER, DelveApi, Goroutine, Stackframe, Thread
 from gocore_dap.goviews import presentation
 from gocore_dap.goviews.frames import first_user_frame_index
 from gocore_dap.goviews.goroutine_info import wait_minutes

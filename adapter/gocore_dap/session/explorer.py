@@ -30,7 +30,7 @@ from typing import Any
 
 import attrs
 
-from gocore_dap.backend.api import (
+from gocore_dap.backends.delve.api import (
     GOROUTINE_FIELD_GO_LOC,
     GOROUTINE_FIELD_LABEL,
     GOROUTINE_FIELD_RUNNING,
@@ -38,7 +38,7 @@ from gocore_dap.backend.api import (
     GOROUTINE_FIELD_USER_LOC,
     DelveApi,
 )
-from gocore_dap.backend.errors import BackendError, DelveRpcError
+from gocore_dap.backends.delve.errors import BackendError, DelveRpcError
 from gocore_dap.goviews.build_info import (
     BuildInfo,
     parse_buildinfo_section,
@@ -443,7 +443,7 @@ class GoroutineExplorer:
     async def _crashing_raw(self) -> Mapping[str, Any] | None:
         """Delve's record of the crashing goroutine without listing them all.
 
-        The goroutine of Delve's current thread is the one that crashed (backend.crash_probe) unless
+        The goroutine of Delve's current thread is the one that crashed (backends.delve.crash_probe) unless
         something selected another thread since; then the running goroutines are listed (a crash runs
         on a thread, and few goroutines do), which also fills Delve's goroutine cache for the grouped
         pass that follows.

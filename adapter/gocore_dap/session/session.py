@@ -18,11 +18,11 @@ from typing import Any
 
 import attrs
 
-from gocore_dap.backend.api import DelveApi, LoadConfig, Stackframe, Variable
-from gocore_dap.backend.crash_probe import probe_crash, read_wait_reasons
-from gocore_dap.backend.errors import BackendError, DelveGone, DelveRpcError, DelveStartError, DelveTimeout
-from gocore_dap.backend.locate import DlvNotFound, find_dlv
-from gocore_dap.backend.process import DelveProcess
+from gocore_dap.backends.delve.api import DelveApi, LoadConfig, Stackframe, Variable
+from gocore_dap.backends.delve.crash_probe import probe_crash, read_wait_reasons
+from gocore_dap.backends.delve.errors import BackendError, DelveGone, DelveRpcError, DelveStartError, DelveTimeout
+from gocore_dap.backends.delve.locate import DlvNotFound, find_dlv
+from gocore_dap.backends.delve.process import DelveProcess
 from gocore_dap.goviews import presentation
 from gocore_dap.goviews.crash import CrashAnalysis, analyze_crash, format_details
 from gocore_dap.goviews.paths import PathMapper

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import attrs
 
-from gocore_dap.backend.api import LoadConfig, Variable
+from gocore_dap.backends.delve.api import LoadConfig, Variable
 
 # reflect.Kind numbering, as Delve reports it.
 KIND_BOOL = 1

@@ -13,7 +13,7 @@ import itertools
 from collections.abc import Callable
 from typing import Any
 
-from gocore_dap.backend.errors import DelveGone, DelveRpcError, DelveTimeout
+from gocore_dap.backends.delve.errors import DelveGone, DelveRpcError, DelveTimeout
 from gocore_dap.transport.json_stream import JsonStreamDecoder, JsonStreamError, encode_request
 
 _READ_CHUNK = 1 << 20

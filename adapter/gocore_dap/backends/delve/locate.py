@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import gocore_dap
-from gocore_dap.backend.errors import BackendError
+from gocore_dap.backends.delve.errors import BackendError
 
 ENV_VAR = "GOCORE_DAP_DLV"
 

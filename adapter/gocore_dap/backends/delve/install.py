@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 
 import gocore_dap
-from gocore_dap.backend.locate import dlv_version, project_tools_dir, user_install_dir, version_matches
+from gocore_dap.backends.delve.locate import dlv_version, project_tools_dir, user_install_dir, version_matches
 
 DELVE_PACKAGE = "github.com/go-delve/delve/cmd/dlv"
 

@@ -27,7 +27,7 @@ from typing import Any, Protocol, TypeVar
 
 import attrs
 
-from gocore_dap.backend.errors import DelveRpcError
+from gocore_dap.backends.delve.errors import DelveRpcError
 from gocore_dap.goviews.crash import (
     CrashFacts,
     FrameFact,

@@ -22,8 +22,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from gocore_dap.backend.errors import BackendError, DelveGone, DelveStartError
-from gocore_dap.backend.rpc import DelveRpc
+from gocore_dap.backends.delve.errors import BackendError, DelveGone, DelveStartError
+from gocore_dap.backends.delve.rpc import DelveRpc
 
 _PR_SET_PDEATHSIG = 1
 _STDERR_TAIL_LINES = 40
