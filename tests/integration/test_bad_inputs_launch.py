@@ -22,11 +22,12 @@ from typing import Any
 import attrs
 import pytest
 
+from gocore_dap.core.input_errors import ISSUE_ERROR_IDS, error_id_for, input_error
 from gocore_dap.corpus import CrashArtifact
+from gocore_dap.errors import ERROR_TABLE, ErrorId
 from gocore_dap.preflight import ALL_CODES, preflight
 from gocore_dap.preflight import checks as c
-from gocore_dap.protocol.errors import ERROR_TABLE, ErrorId
-from gocore_dap.session.launch_errors import ISSUE_ERROR_IDS, error_id_for, launch_error
+from gocore_dap.protocol.errors import error_message
 from tests.conftest import require_tool
 from tests.integration.test_faults import (
     INITIALIZE,
@@ -340,15 +341,15 @@ def test_every_preflight_code_has_a_specific_error_id() -> None:
     assert error_id_for("some-future-code") is ErrorId.LAUNCH_FAILED
 
 
-def test_launch_error_keeps_the_format_variables(files: Files) -> None:
+def test_input_error_keeps_the_format_variables(files: Files) -> None:
     result = preflight(files.other.binary, files.classic.core)
-    error = launch_error(result)
+    error = input_error(result)
     assert error.error_id is ErrorId.CORE_MISMATCH
     assert error.text == result.errors[0].message == str(error)
-    message = error.to_message()
+    message = error_message(error)
     assert message.format == "{error}" and message.variables is not None
     assert message.variables["program"] == str(files.other.binary)
     assert message.variables["core"] == str(files.classic.core)
     assert message.variables["code"] == c.EXE_MISMATCH
     with pytest.raises(ValueError):
-        launch_error(preflight(files.classic.binary, files.classic.core))
+        input_error(preflight(files.classic.binary, files.classic.core))

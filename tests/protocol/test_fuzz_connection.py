@@ -26,8 +26,9 @@ import itertools
 import json
 import os
 import time
+import types
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,7 @@ from hypothesis import strategies as st
 
 from gocore_dap.protocol.models import ALIASES, wire_name
 from gocore_dap.server.connection import DapConnection
-from gocore_dap.server.registry import load_handlers
+from gocore_dap.server.handlers import COMMANDS
 from gocore_dap.session.session import CoreSession
 from gocore_dap.transport.dap_framing import DapReader, FramingError, encode_message
 from tests.support.dap_schema import load_schema
@@ -240,7 +241,7 @@ def object_value(
 @functools.cache
 def model_fields(command: str) -> frozenset[str]:
     """The wire keys the adapter's arguments class for `command` reads (aliases included)."""
-    cmd = load_handlers().get(command)
+    cmd = COMMANDS.get(command)
     if cmd is None or cmd.arguments is None or not attrs.has(cmd.arguments):
         return frozenset()
     keys: set[str] = set()
@@ -251,7 +252,7 @@ def model_fields(command: str) -> frozenset[str]:
 
 
 def commands() -> list[str]:
-    return sorted(load_handlers())
+    return sorted(COMMANDS)
 
 
 UNKNOWN_COMMANDS = ["", "frobnicate", "Threads", "launch ", "__proto__", "constructor", "x" * 200]
@@ -541,6 +542,11 @@ def test_a_disconnect_ends_the_connection_and_answers_what_came_before() -> None
 # A handler that waits stands for a slow or hung Delve; the waits below are that, not synchronisation.
 
 
+def _hang_threads(monkeypatch: pytest.MonkeyPatch, thread_list: Callable[[], Awaitable[list[Any]]]) -> None:
+    """Make every session serve `threads` with `thread_list`, as if a core were loaded."""
+    monkeypatch.setattr(CoreSession, "target", lambda self: types.SimpleNamespace(thread_list=thread_list))
+
+
 def _request(seq: int, command: str) -> bytes:
     return encode_message({"seq": seq, "type": "request", "command": command})
 
@@ -549,7 +555,7 @@ def test_the_end_of_the_stream_cancels_a_slow_request(monkeypatch: pytest.Monkey
     running = asyncio.Event()
     cancelled: list[bool] = []
 
-    async def hung_threads(self: CoreSession) -> list[Any]:
+    async def hung_threads() -> list[Any]:
         running.set()
         try:
             await asyncio.sleep(60)
@@ -558,7 +564,7 @@ def test_the_end_of_the_stream_cancels_a_slow_request(monkeypatch: pytest.Monkey
             raise
         return []
 
-    monkeypatch.setattr(CoreSession, "threads", hung_threads)
+    _hang_threads(monkeypatch, hung_threads)
     started = time.monotonic()
     outcome = run_connection([_request(1, "threads"), _request(2, "threads"), running])
     assert time.monotonic() - started < 5
@@ -571,12 +577,12 @@ def test_the_end_of_the_stream_cancels_a_slow_request(monkeypatch: pytest.Monkey
 def test_a_disconnect_cancels_the_slow_request_ahead_of_it(monkeypatch: pytest.MonkeyPatch) -> None:
     running = asyncio.Event()
 
-    async def hung_threads(self: CoreSession) -> list[Any]:
+    async def hung_threads() -> list[Any]:
         running.set()
         await asyncio.sleep(60)
         return []
 
-    monkeypatch.setattr(CoreSession, "threads", hung_threads)
+    _hang_threads(monkeypatch, hung_threads)
     started = time.monotonic()
     stream: list[bytes | asyncio.Event] = [
         _request(1, "threads"),

@@ -41,6 +41,7 @@ from gocore_dap.goviews.grouping import (
     stack_identity,
 )
 from gocore_dap.goviews.wait_reasons import WaitReasonTable
+from gocore_dap.protocol.go_extensions import encode_build_info, encode_goroutine
 
 # A wait-reason table shaped like a target's: index = waitReason.
 REASONS = WaitReasonTable.from_strings(["", "chan receive", "chan send", "IO wait", "sync.Mutex.Lock", "sleep"])
@@ -157,14 +158,14 @@ def test_estimate_now_is_the_latest_timestamp() -> None:
 def test_record_fields() -> None:
     table = make_table()
     context = RecordContext(crashing_id=7, now_ns=101 * NANOS_PER_MINUTE)
-    crashed = table.record(table.row_of(7) or 0, context).to_body()
+    crashed = encode_goroutine(table.record(table.row_of(7) or 0, context))
     assert crashed["crashed"] is True and crashed["state"] == "running" and crashed["threadId"] == 1234
     assert "waitReason" not in crashed and "waitMinutes" not in crashed  # running: the stale reason is not shown
     assert crashed["creationLocation"] == {"function": "main.main", "file": "/src/app/main.go", "line": 15}
-    waiting = table.record(table.row_of(10) or 0, context, parent_id=1).to_body()
+    waiting = encode_goroutine(table.record(table.row_of(10) or 0, context, parent_id=1))
     assert waiting["waitReason"] == "chan receive" and waiting["waitMinutes"] == 1 and waiting["parentId"] == 1
     assert "threadId" not in waiting and waiting["crashed"] is False
-    main = table.record(table.row_of(1) or 0, context).to_body()
+    main = encode_goroutine(table.record(table.row_of(1) or 0, context))
     assert "creationLocation" not in main  # the runtime names no creator for goroutine 1
     assert main["system"] is False  # runtime.main runs user code
     assert table.record(table.row_of(2) or 0, context).system is True
@@ -393,13 +394,13 @@ MODINFO = (
 
 def test_parse_modinfo() -> None:
     info = parse_modinfo(MODINFO, "go1.26.8")
-    body = info.to_body()
+    body = encode_build_info(info)
     assert body["mainModule"] == {"path": "example.com/app", "version": "v1.4.2"}
     assert (body["vcsRevision"], body["vcsTime"], body["vcsModified"], body["trimpath"]) == (
         "0123456789abcdef", "2026-11-01T10:00:00Z", True, True)  # fmt: skip
     assert body["settings"]["-ldflags"] == "-X main.version=1.4.2"  # Go-quoted value
     assert info.path == "example.com/app/cmd/server" and info.dependencies == (("golang.org/x/sys", "v0.20.0"),)
-    bare = parse_modinfo("path\tx\nmod\tx\t(devel)\t\n").to_body()
+    bare = encode_build_info(parse_modinfo("path\tx\nmod\tx\t(devel)\t\n"))
     assert "vcsRevision" not in bare and bare["trimpath"] is False
 
 

@@ -13,17 +13,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gocore_dap.protocol import errors as errors_module
+from gocore_dap import errors as errors_module
+from gocore_dap.errors import ERROR_TABLE, ErrorId, GocoreError, expand_format, placeholders
 from gocore_dap.protocol import models as m
 from gocore_dap.protocol.converter import converter, from_wire, to_wire
-from gocore_dap.protocol.errors import (
-    ERROR_TABLE,
-    DapError,
-    ErrorId,
-    ProtocolArgumentError,
-    expand_format,
-    placeholders,
-)
+from gocore_dap.protocol.errors import ProtocolArgumentError, error_message
 from gocore_dap.protocol.messages import make_error_response, make_event, make_request, make_response
 from gocore_dap.transport.dap_framing import FramingError, FramingErrorKind
 from tests.support.dap_schema import (
@@ -675,7 +669,7 @@ def test_every_error_id_has_a_spec_and_is_documented() -> None:
 
 
 def test_read_only_core_is_one_id() -> None:
-    error = DapError(ErrorId.READ_ONLY_CORE, command="setVariable")
+    error = GocoreError(ErrorId.READ_ONLY_CORE, command="setVariable")
     assert error.text == "A core dump is read-only: setVariable is not possible"
     assert int(ErrorId.READ_ONLY_CORE) == 4000
 
@@ -692,7 +686,7 @@ def test_formats_are_well_formed(error_id: ErrorId) -> None:
 @pytest.mark.parametrize("error_id", list(ErrorId), ids=lambda e: e.name)
 def test_every_error_makes_a_valid_error_response(error_id: ErrorId) -> None:
     variables = {name: f"<{name}>" for name in placeholders(error_id.format)}
-    error = DapError(error_id, variables)
+    error = GocoreError(error_id, variables)
     assert "{" not in error.text
     response = make_error_response({"seq": 9, "type": "request", "command": "threads"}, error)
     assert definition_for(response) == "ErrorResponse"
@@ -704,46 +698,46 @@ def test_every_error_makes_a_valid_error_response(error_id: ErrorId) -> None:
 
 
 def test_dap_error_variables_and_detail() -> None:
-    error = DapError(
+    error = GocoreError(
         ErrorId.EVALUATE_FAILED, {"expression": "x.y"}, message="could not find symbol value for x"
     )
     assert error.text == "Cannot evaluate 'x.y': could not find symbol value for x"
     assert str(error) == error.text
     assert error.variables == {"expression": "x.y", "error": "could not find symbol value for x"}
     assert error.show_user is False
-    message = error.to_message()
+    message = error_message(error)
     assert message.id == 4004
     assert expand_format(message.format, message.variables or {}) == error.text
     # Keyword variables are stringified, as DAP requires.
-    assert DapError(ErrorId.UNKNOWN_FRAME, id=1003).variables == {"id": "1003"}
+    assert GocoreError(ErrorId.UNKNOWN_FRAME, id=1003).variables == {"id": "1003"}
 
 
 def test_error_detail_is_optional_and_never_lost() -> None:
-    assert DapError(ErrorId.DLV_EXITED).text == "Delve exited unexpectedly"
+    assert GocoreError(ErrorId.DLV_EXITED).text == "Delve exited unexpectedly"
     assert (
-        DapError(ErrorId.DLV_EXITED, message="signal: killed").text
+        GocoreError(ErrorId.DLV_EXITED, message="signal: killed").text
         == "Delve exited unexpectedly: signal: killed"
     )
-    assert DapError(ErrorId.NOT_LAUNCHED, message="still loading").text == (
+    assert GocoreError(ErrorId.NOT_LAUNCHED, message="still loading").text == (
         "No core dump is loaded: send 'launch' first: still loading"
     )
 
 
 def test_show_user_and_url_can_be_overridden() -> None:
-    error = DapError(ErrorId.EVALUATE_FAILED, expression="x", show_user=True, url="https://example.org/e")
-    wire = to_wire(error.to_message())
+    error = GocoreError(ErrorId.EVALUATE_FAILED, expression="x", show_user=True, url="https://example.org/e")
+    wire = to_wire(error_message(error))
     assert wire["showUser"] is True and wire["url"] == "https://example.org/e"
 
 
 def test_cancelled_uses_the_predefined_short_message() -> None:
-    response = make_error_response(m.Request(seq=3, command="stackTrace"), DapError(ErrorId.CANCELLED))
+    response = make_error_response(m.Request(seq=3, command="stackTrace"), GocoreError(ErrorId.CANCELLED))
     assert response["message"] == "cancelled"
     validate_message(with_seq(response))
 
 
 def test_protocol_argument_error_is_a_bad_arguments_dap_error() -> None:
     error = ProtocolArgumentError("launch: 'x' must be an integer, got 'y'", command="launch", field="x")
-    assert isinstance(error, DapError)
+    assert isinstance(error, GocoreError)
     assert error.error_id is ErrorId.BAD_ARGUMENTS
     assert error.text == "launch: 'x' must be an integer, got 'y'"
     assert make_error_response({"seq": 1, "command": "launch"}, error)["message"] == error.text
@@ -776,7 +770,7 @@ def test_builders_leave_seq_to_the_writer() -> None:
 
 def test_error_response_for_a_framing_error_with_identity() -> None:
     framing = FramingError(FramingErrorKind.INVALID_JSON, "body is not valid JSON", seq=7, command="evaluate")
-    response = make_error_response(framing, DapError(ErrorId.FRAMING_ERROR, message=framing.message))
+    response = make_error_response(framing, GocoreError(ErrorId.FRAMING_ERROR, message=framing.message))
     assert (response["request_seq"], response["command"]) == (7, "evaluate")
     validate_message(with_seq(response))
 
@@ -784,7 +778,7 @@ def test_error_response_for_a_framing_error_with_identity() -> None:
 @pytest.mark.parametrize("seq", [None, 0, -1, "3", True])
 def test_error_response_needs_a_real_seq(seq: Any) -> None:
     with pytest.raises(ValueError, match="seq"):
-        make_error_response({"seq": seq, "command": "threads"}, DapError(ErrorId.INTERNAL_ERROR))
+        make_error_response({"seq": seq, "command": "threads"}, GocoreError(ErrorId.INTERNAL_ERROR))
 
 
 # -- the schema validator itself ----------------------------------------------------------------------

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from gocore_dap.backends.delve.api import Function, Goroutine, Location
 from gocore_dap.goviews.wait_reasons import WaitReasonTable
-from gocore_dap.session.core_view import CoreView
+from gocore_dap.session.threads import goroutine_entry
 
 MINUTE = 60 * 1_000_000_000
 REASONS = WaitReasonTable.from_strings(["", "GC assist marking", "IO wait", "chan receive"])
@@ -21,8 +19,7 @@ def goroutine(status: int, wait_reason: int = 0, wait_since: int = 0) -> Gorouti
 
 
 def name_of(g: Goroutine, now_ns: int | None) -> str:
-    api: Any = None  # naming reads nothing from Delve
-    return CoreView(api, REASONS).goroutine_entry(g, crashed=False, now_ns=now_ns).name
+    return goroutine_entry(g, REASONS, crashed=False, now_ns=now_ns).name
 
 
 def test_a_long_wait_shows_its_minutes_like_the_runtime() -> None:

@@ -18,12 +18,8 @@ import attrs
 import pytest
 
 from gocore_dap.backends.delve.api import Variable
-from gocore_dap.session.variables import (
-    KIND_FUNC,
-    KIND_INTERFACE,
-    KIND_PTR,
-    KIND_STRING,
-    KIND_UNSAFE_POINTER,
+from gocore_dap.goviews import kinds
+from gocore_dap.session.value_format import (
     LISTING_CONFIG,
     PAGE_SIZE,
     SUMMARY_ITEMS,
@@ -116,7 +112,7 @@ def test_string_escapes_use_go_syntax() -> None:
 def test_nil_pointer(function: str, name: str) -> None:
     acct = local(function, name)
     # Delve still gives a nil pointer one child: the pointee at address 0.
-    assert acct.kind == KIND_PTR and acct.children and acct.children[0].addr == 0
+    assert acct.kind == kinds.PTR and acct.children and acct.children[0].addr == 0
     assert is_nil(acct)
     assert format_value(acct) == "nil"
     assert not has_children(acct)  # nothing to expand behind nil
@@ -140,7 +136,7 @@ def test_pointer_past_the_recursion_limit_is_not_loaded() -> None:
     # ledger.accounts[42]: Delve stopped at the map's pointer values; the struct has 7 fields, 0 loaded.
     accounts = field(local("main.main", "ledger"), "accounts")
     acme = accounts.children[1]
-    assert acme.kind == KIND_PTR and acme.children[0].len == 7 and not acme.children[0].children
+    assert acme.kind == kinds.PTR and acme.children[0].len == 7 and not acme.children[0].children
     assert has_children(acme)
     assert not children_loaded(acme)  # the adapter must read it again before listing its fields
     assert address_expr(acme.children[0]) == '*(*"main.Account")(0xceaebeae050)'
@@ -163,7 +159,7 @@ def test_pointer_to_unloaded_address_shows_the_address() -> None:
 def test_nil_error_is_nil() -> None:
     # Delve shows a nil interface as one child of kind Invalid (0) whose type is "void".
     err = local("main.settle", "err")
-    assert err.kind == KIND_INTERFACE and err.type == "error"
+    assert err.kind == kinds.INTERFACE and err.type == "error"
     assert [(c.kind, c.type) for c in err.children] == [(0, "void")]
     assert is_nil(err)
     assert format_value(err) == "nil"
@@ -194,7 +190,7 @@ def test_empty_interface_holding_a_struct_names_its_type_once() -> None:
 
 def test_error_holding_a_named_string_is_a_conversion() -> None:
     v = evaluated("runtime.overflowError")
-    assert v.children[0].kind == KIND_STRING
+    assert v.children[0].kind == kinds.STRING
     assert format_value(v) == 'runtime.errorString("integer overflow")'
     assert not has_children(v)  # a string has nothing to expand
 
@@ -357,14 +353,14 @@ def test_struct_with_unreadable_fields() -> None:
 )
 def test_func_value_shows_the_function(expr: str, shown: str) -> None:
     v = evaluated(expr)
-    assert v.kind == KIND_FUNC
+    assert v.kind == kinds.FUNC
     assert format_value(v) == shown
     assert not is_nil(v) and not has_children(v)
 
 
 def test_nil_func() -> None:
     v = evaluated("runtime.testSigtrap")
-    assert v.kind == KIND_FUNC and v.value == "" and v.base == 0
+    assert v.kind == kinds.FUNC and v.value == "" and v.base == 0
     assert is_nil(v) and format_value(v) == "nil" and not has_children(v)
 
 
@@ -372,7 +368,7 @@ def test_unsafe_pointer() -> None:
     # Delve puts an unsafe.Pointer's value in `value` (decimal) and the address of its void child;
     # `base` stays 0.
     local_ = evaluated("fmt.ppFree.local")
-    assert local_.kind == KIND_UNSAFE_POINTER and local_.base == 0
+    assert local_.kind == kinds.UNSAFE_POINTER and local_.base == 0
     address = int(local_.value)
     assert local_.children[0].addr == address
     assert format_value(local_) == f"unsafe.Pointer({address:#x})"

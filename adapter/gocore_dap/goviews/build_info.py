@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Mapping
-from typing import Any
 
 import attrs
 
@@ -62,21 +61,6 @@ class BuildInfo:
     @property
     def trimpath(self) -> bool:
         return self.settings.get("-trimpath") == "true"
-
-    def to_body(self) -> dict[str, Any]:
-        """The `build` object of the crashSummary response."""
-        body: dict[str, Any] = {
-            "mainModule": {"path": self.main_module_path, "version": self.main_module_version},
-            "trimpath": self.trimpath,
-            "settings": dict(self.settings),
-        }
-        if self.vcs_revision is not None:
-            body["vcsRevision"] = self.vcs_revision
-        if self.vcs_time is not None:
-            body["vcsTime"] = self.vcs_time
-        if self.vcs_modified is not None:
-            body["vcsModified"] = self.vcs_modified
-        return body
 
 
 def _uvarint(data: bytes, pos: int) -> tuple[int, int]:

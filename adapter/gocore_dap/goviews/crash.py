@@ -14,12 +14,13 @@ is the one that ran the crash, and its stack names the path the runtime took: `r
 signal the runtime could not turn into a panic, including a kill from outside). The final SIGABRT that
 crash mode raises to dump core goes through `sigfwdgo`, not `sighandler`, so it never looks like the cause.
 
-Pure: stdlib, attrs, cattrs and goviews.wait_reasons only.
+Pure: stdlib, attrs and goviews only (cattrs, lazily, for the recorded-facts JSON).
 """
 
 from __future__ import annotations
 
 import decimal
+import functools
 import math
 import re
 import struct
@@ -27,8 +28,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 import attrs
-import cattrs
 
+from gocore_dap.goviews import kinds
 from gocore_dap.goviews.wait_reasons import WaitReasonTable, goroutine_state
 
 __all__ = [
@@ -232,16 +233,25 @@ class CrashAnalysis:
 
 # --- JSON -------------------------------------------------------------------------------------------------
 
-_converter = cattrs.Converter()
+# Recorded facts (tests/unit/data/crash_facts) are plain snake_case JSON, not DAP: a converter of their own,
+# made on first use so that reading a crash does not import cattrs.
+
+
+@functools.cache
+def _facts_converter() -> Any:
+    import cattrs
+
+    return cattrs.Converter()
 
 
 def crash_facts_to_json(facts: CrashFacts) -> dict[str, Any]:
-    result: dict[str, Any] = _converter.unstructure(facts)
+    result: dict[str, Any] = _facts_converter().unstructure(facts)
     return result
 
 
 def crash_facts_from_json(data: Mapping[str, Any]) -> CrashFacts:
-    return _converter.structure(dict(data), CrashFacts)
+    facts: CrashFacts = _facts_converter().structure(dict(data), CrashFacts)
+    return facts
 
 
 # --- Go versions ------------------------------------------------------------------------------------------
@@ -401,20 +411,6 @@ def _print_complex(re_part: float, im_part: float, bits: int, go_version: str) -
     return f"({_old_printfloat(re_part)}{_old_printfloat(im_part)}i)"
 
 
-# abi.Kind numbers (reflect.Kind's public numbering) of the kinds printpanicval prints by value.
-_KIND_BOOL = 1
-_KIND_INTS = {2: True, 3: True, 4: True, 5: True, 6: True, 7: False, 8: False, 9: False, 10: False, 11: False}
-_KIND_UINTPTR = 12
-_KIND_FLOAT32 = 13
-_KIND_FLOAT64 = 14
-_KIND_COMPLEX64 = 15
-_KIND_COMPLEX128 = 16
-_KIND_STRING = 24
-_BASIC_TYPE_KINDS = {
-    "bool": 1, "int": 2, "int8": 3, "int16": 4, "int32": 5, "int64": 6, "uint": 7, "uint8": 8,
-    "uint16": 9, "uint32": 10, "uint64": 11, "uintptr": 12, "float32": 13, "float64": 14,
-    "complex64": 15, "complex128": 16, "string": 24,
-}  # fmt: skip
 
 
 def _basic_value_text(fact: PanicFact, go_version: str) -> str | None:
@@ -423,20 +419,20 @@ def _basic_value_text(fact: PanicFact, go_version: str) -> str | None:
         return None
     raw = bytes.fromhex(fact.value_hex)
     kind = fact.kind
-    if kind == _KIND_BOOL and len(raw) >= 1:
+    if kind == kinds.BOOL and len(raw) >= 1:
         return "true" if raw[0] else "false"
-    if kind in _KIND_INTS and raw:
-        return str(int.from_bytes(raw, "little", signed=_KIND_INTS[kind]))
-    if kind == _KIND_UINTPTR and raw:
+    if (kind in kinds.SIGNED_INTS or kind in kinds.UNSIGNED_INTS) and raw:
+        return str(int.from_bytes(raw, "little", signed=kind in kinds.SIGNED_INTS))
+    if kind == kinds.UINTPTR and raw:
         return _printhex(int.from_bytes(raw, "little"))  # print(uintptr) is hex
-    if kind == _KIND_FLOAT32 and len(raw) == 4:
+    if kind == kinds.FLOAT32 and len(raw) == 4:
         return _print_float(struct.unpack("<f", raw)[0], 32, go_version)
-    if kind == _KIND_FLOAT64 and len(raw) == 8:
+    if kind == kinds.FLOAT64 and len(raw) == 8:
         return _print_float(struct.unpack("<d", raw)[0], 64, go_version)
-    if kind == _KIND_COMPLEX64 and len(raw) == 8:
+    if kind == kinds.COMPLEX64 and len(raw) == 8:
         re_part, im_part = struct.unpack("<ff", raw)
         return _print_complex(re_part, im_part, 32, go_version)
-    if kind == _KIND_COMPLEX128 and len(raw) == 16:
+    if kind == kinds.COMPLEX128 and len(raw) == 16:
         re_part, im_part = struct.unpack("<dd", raw)
         return _print_complex(re_part, im_part, 64, go_version)
     return None
@@ -452,15 +448,15 @@ def printpanicval(fact: PanicFact, go_version: str) -> str:
         return f"<unreadable panic value: {fact.unreadable}>"
     if fact.kind == 0 and not fact.type_name:
         return "nil"
-    plain = _BASIC_TYPE_KINDS.get(fact.type_name) == fact.kind
-    if fact.kind == _KIND_STRING:
+    plain = kinds.BASIC_TYPES.get(fact.type_name) == fact.kind
+    if fact.kind == kinds.STRING:
         text = _printindented(fact.text or "")
         return text if plain else f'{fact.type_name}("{text}")'
     value = _basic_value_text(fact, go_version)
     if value is not None:
         if plain:
             return value
-        if fact.kind in (_KIND_COMPLEX64, _KIND_COMPLEX128):
+        if fact.kind in (kinds.COMPLEX64, kinds.COMPLEX128):
             return f"{fact.type_name}{value}"  # the complex print brings its own parentheses
         return f"{fact.type_name}({value})"
     return f"({fact.type_name}) {_printhex(fact.data_pointer)}"

@@ -19,7 +19,6 @@ from __future__ import annotations
 import sys
 from array import array
 from collections.abc import Iterable, Mapping
-from typing import Any
 
 import attrs
 
@@ -52,9 +51,6 @@ class GoLocation:
     file: str
     line: int
 
-    def to_body(self) -> dict[str, Any]:
-        return {"function": self.function, "file": self.file, "line": self.line}
-
     @property
     def short(self) -> str:
         """`main.worker (main.go:42)`: what a one-line UI shows."""
@@ -84,30 +80,6 @@ class GoGoroutine:
     creation_location: GoLocation | None = None
     parent_id: int | None = None
     thread_id: int | None = None
-
-    def to_body(self) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "id": self.id,
-            "state": self.state,
-            "userLocation": self.user_location.to_body(),
-            "currentLocation": self.current_location.to_body(),
-            "startFunction": self.start_function,
-            "labels": dict(self.labels),
-            "crashed": self.crashed,
-            "system": self.system,
-        }
-        # Optional properties are absent rather than null, as in DAP's own schema.
-        if self.wait_reason is not None:
-            body["waitReason"] = self.wait_reason
-        if self.wait_minutes is not None:
-            body["waitMinutes"] = self.wait_minutes
-        if self.creation_location is not None:
-            body["creationLocation"] = self.creation_location.to_body()
-        if self.parent_id is not None:
-            body["parentId"] = self.parent_id
-        if self.thread_id is not None:
-            body["threadId"] = self.thread_id
-        return body
 
 
 def wait_minutes(status: int, wait_since_ns: int, now_ns: int | None) -> int | None:

@@ -12,7 +12,7 @@ from typing import Final
 
 import attrs
 
-from gocore_dap.goviews.build_info import parse_buildinfo_section
+from gocore_dap.goviews.build_info import BuildInfo, parse_buildinfo_section, parse_modinfo
 from gocore_dap.preflight.elf import (
     ET_DYN,
     GO_BUILDINFO_MAGIC,
@@ -39,13 +39,18 @@ class ExeInfo:
     segments: tuple[Segment, ...]
     build_ids: BuildIds
     is_go: bool
-    go_version: str | None
+    # The module build info (.go.buildinfo, Go 1.18+); None for older layouts or a damaged blob.
+    build_info: BuildInfo | None
     has_dwarf: bool
     has_symtab: bool
     # A separate debug file found by GNU build ID (Delve looks in /usr/lib/debug/.build-id).
     separate_debug_file: Path | None
     # ELF header + program header table, compared with the copy in the core.
     header_bytes: bytes
+
+    @property
+    def go_version(self) -> str | None:
+        return (self.build_info.go_version or None) if self.build_info is not None else None
 
     @property
     def is_pie(self) -> bool:
@@ -65,6 +70,8 @@ class ExeInfo:
 
 
 DEBUG_BUILD_ID_DIR: Final = Path("/usr/lib/debug/.build-id")
+# The module list of a large service stays far below this; a damaged length must not read the whole file.
+_BUILDINFO_MAX: Final = 1 << 20
 
 
 def read_exe_info(path: Path, debug_dir: Path = DEBUG_BUILD_ID_DIR) -> ExeInfo:
@@ -96,16 +103,16 @@ def read_exe_info(path: Path, debug_dir: Path = DEBUG_BUILD_ID_DIR) -> ExeInfo:
         # Same view as the core's copy of the first page, for binaries stripped of sections.
         ids = ids.merged(scan_build_id_notes(elf.read_at(0, 4096)))
 
-        go_version: str | None = None
+        build_info: BuildInfo | None = None
         buildinfo = elf.section(".go.buildinfo")
         if buildinfo is not None:
             is_go = True
-            go_version = _parse_buildinfo_version(elf.read_at(buildinfo.offset, min(buildinfo.size, 4096)))
+            build_info = _parse_build_info(elf.read_at(buildinfo.offset, min(buildinfo.size, _BUILDINFO_MAX)))
         else:
             blob = _find_buildinfo_blob(elf, loads)
             is_go = blob is not None or bool(names & {".gopclntab", ".data.rel.ro.gopclntab"})
             if blob is not None:
-                go_version = _parse_buildinfo_version(blob)
+                build_info = _parse_build_info(blob)
             if not is_go:
                 is_go = _strtab_has(elf, b"\0runtime.buildVersion\0")
 
@@ -122,7 +129,7 @@ def read_exe_info(path: Path, debug_dir: Path = DEBUG_BUILD_ID_DIR) -> ExeInfo:
             segments=loads,
             build_ids=ids,
             is_go=is_go,
-            go_version=go_version,
+            build_info=build_info,
             has_dwarf=has_dwarf,
             has_symtab=".symtab" in names,
             separate_debug_file=separate,
@@ -135,7 +142,7 @@ def _find_buildinfo_blob(elf: ElfFile, loads: Sequence[Segment]) -> bytes | None
     # segment, aligned to 16 bytes.
     for seg in loads:
         if seg.flags & PF_W and seg.filesz:
-            data = elf.read_at(seg.offset, min(seg.filesz, 64 << 10))
+            data = elf.read_at(seg.offset, min(seg.filesz, _BUILDINFO_MAX))
             pos = data.find(GO_BUILDINFO_MAGIC)
             while pos >= 0 and pos % 16:
                 pos = data.find(GO_BUILDINFO_MAGIC, pos + 1)
@@ -145,13 +152,16 @@ def _find_buildinfo_blob(elf: ElfFile, loads: Sequence[Segment]) -> bytes | None
     return None
 
 
-def _parse_buildinfo_version(blob: bytes) -> str | None:
-    """Go version from a Go 1.18+ build info blob; None for older layouts or a damaged blob."""
+def _parse_build_info(blob: bytes) -> BuildInfo | None:
+    """The build info of a Go 1.18+ blob; None for older layouts or a damaged blob."""
     try:
         parsed = parse_buildinfo_section(blob)
     except (ValueError, IndexError):
         return None
-    return (parsed[0] or None) if parsed else None
+    if parsed is None:
+        return None
+    version, modinfo = parsed
+    return parse_modinfo(modinfo, version)
 
 
 def _strtab_has(elf: ElfFile, needle: bytes) -> bool:

@@ -13,8 +13,9 @@ from typing import Any, Protocol
 
 import attrs
 
+from gocore_dap.errors import GocoreError
 from gocore_dap.protocol.converter import converter, to_wire
-from gocore_dap.protocol.errors import DapError
+from gocore_dap.protocol.errors import error_message
 from gocore_dap.protocol.models import ErrorResponseBody, Request
 
 __all__ = ["body_to_wire", "make_error_response", "make_event", "make_request", "make_response"]
@@ -68,7 +69,7 @@ def make_response(
 
 
 def make_error_response(
-    request: Request | Mapping[str, Any] | _RequestIdentity, error: DapError
+    request: Request | Mapping[str, Any] | _RequestIdentity, error: GocoreError
 ) -> dict[str, Any]:
     """The error response (success=false) for `request`, with `error` as the structured message.
 
@@ -85,7 +86,7 @@ def make_error_response(
     return make_response(
         seq,
         command if isinstance(command, str) else "",
-        ErrorResponseBody(error=error.to_message()),
+        ErrorResponseBody(error=error_message(error)),
         success=False,
         message=error.short_message(),
     )

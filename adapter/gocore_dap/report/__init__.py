@@ -26,13 +26,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
-from gocore_dap.report.collect import (
-    ReportDelveError,
-    ReportError,
-    ReportInputError,
-    build_report,
-    parse_group_by_for_report,
-)
+from gocore_dap.errors import GocoreError
+from gocore_dap.report.collect import build_report, exit_code_of, parse_group_by_for_report
 from gocore_dap.report.model import SCHEMA_VERSION, Report
 
 __all__ = [
@@ -44,9 +39,6 @@ __all__ = [
     "FORMATS",
     "SCHEMA_VERSION",
     "Report",
-    "ReportDelveError",
-    "ReportError",
-    "ReportInputError",
     "add_report_arguments",
     "build_report",
     "render",
@@ -149,12 +141,13 @@ def run_report(args: argparse.Namespace) -> int:
         )  # fmt: skip
     except KeyboardInterrupt:
         return 130
-    except ReportError as exc:
+    except GocoreError as exc:
         if progress is not None and stderr.isatty():
             stderr.write("\r\x1b[2K")
-        code = exc.exit_code
-        what = {EXIT_INPUT: "cannot use the input files", EXIT_DELVE: "Delve failed"}.get(code, "error")
-        print(f"gocore-dap report: {what}: {exc}", file=stderr)
+        code = exit_code_of(exc)
+        what = {EXIT_INPUT: "cannot use the input files", EXIT_DELVE: "Delve failed"}.get(code, "failed")
+        # The same id and text the editor shows for the same files (gocore_dap.errors).
+        print(f"gocore-dap report: {what} (error {int(exc.error_id)}): {exc.text}", file=stderr)
         return code
     if progress is not None and stderr.isatty():
         stderr.write("\r\x1b[2K")

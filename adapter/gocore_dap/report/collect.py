@@ -1,36 +1,34 @@
-"""Gather a crash report: check the files, start Delve, read the crash and the goroutines, end Delve.
+"""Gather a crash report: open the core (`core.open.open_core`, the same way the editor does), read the
+crash and the goroutines, close it.
 
-The same analysis as an editor session (backends.delve.crash_probe + goviews.crash + session.explorer), run
-without one. The goroutine grouping is always the exact path here (a report is read later, so it may
-take the few seconds of the full listing), with a larger stack budget than an interactive request.
+The goroutine grouping is always exact here (`core.goroutines.BATCH`: a report is read later, so it may
+take the few seconds of the full listing), with a larger stack budget than an interactive query.
 """
 
 from __future__ import annotations
 
 import datetime
 import linecache
-import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import gocore_dap
-from gocore_dap.backends.delve.api import DelveApi
-from gocore_dap.backends.delve.errors import BackendError, DelveStartError
-from gocore_dap.backends.delve.locate import DlvNotFound, find_dlv
-from gocore_dap.backends.delve.process import DelveProcess
-from gocore_dap.goviews.crash import CrashAnalysis, CrashFrame, analyze_crash
+from gocore_dap.core.open import open_core
+from gocore_dap.core.options import BATCH, OpenOptions
+from gocore_dap.errors import GocoreError
 from gocore_dap.goviews.frames import first_user_frame_index, is_runtime_internal
-from gocore_dap.goviews.grouping import ArgumentError, parse_group_by
+from gocore_dap.goviews.grouping import ArgumentError, GoroutinesQuery, parse_group_by, parse_query
 from gocore_dap.report.model import Report, ReportFrame, SourceLine
-from gocore_dap.session.explorer import GoroutineExplorer
+
+if TYPE_CHECKING:
+    from gocore_dap.core.loaded import LoadedCore
+    from gocore_dap.goviews.crash import CrashFrame
 
 __all__ = [
     "REPORT_MAX_GROUPS",
-    "ReportDelveError",
-    "ReportError",
-    "ReportInputError",
     "build_report",
+    "exit_code_of",
     "parse_group_by_for_report",
 ]
 
@@ -39,27 +37,14 @@ Progress = Callable[[str], None]
 # Groups a report lists (the rest are counted): beyond this a page is no longer read by a person.
 REPORT_MAX_GROUPS = 200
 REPORT_MEMBER_IDS = 20
-# A report may read more stacks than an interactive request: 40,000 is ~10 s of Delve time.
-REPORT_STACK_BUDGET = 40_000
 CONTEXT_LINES = 2
+# Exit codes by the error id's thousand (gocore_dap.errors): 2000s are the input files, 3000s Delve.
+_EXIT_BY_THOUSAND = {2: 3, 3: 4}
 
 
-class ReportError(Exception):
-    """The report could not be made; `exit_code` is the command's exit status."""
-
-    exit_code = 1
-
-
-class ReportInputError(ReportError):
-    """PROGRAM or CORE is unusable (the preflight checks say why)."""
-
-    exit_code = 3
-
-
-class ReportDelveError(ReportError):
-    """Delve is missing, could not load the core, or failed while reading it."""
-
-    exit_code = 4
+def exit_code_of(error: GocoreError) -> int:
+    """The report's exit code for an error: 3 for unusable input files, 4 for Delve, else 1."""
+    return _EXIT_BY_THOUSAND.get(int(error.error_id) // 1000, 1)
 
 
 def parse_group_by_for_report(group_by: str) -> None:
@@ -107,34 +92,21 @@ def report_frames(frames: Sequence[CrashFrame]) -> tuple[ReportFrame, ...]:
     return tuple(out)
 
 
-async def _crash_frames(api: DelveApi, crash: CrashAnalysis) -> tuple[CrashFrame, ...]:
+async def _crash_frames(core: LoadedCore) -> tuple[CrashFrame, ...]:
     """The frames the runtime's traceback starts with (the analysis cut the crash machinery off); the
-    goroutine's whole stack from Delve when the analysis has none."""
+    goroutine's (or thread's) whole stack from Delve when the analysis has none."""
+    from gocore_dap.core.stacks import StackOwner
+    from gocore_dap.goviews.crash import CrashFrame
+
+    crash = core.crash
     if crash.frames:
         return crash.frames
     if crash.crashing_goroutine_id is not None:
-        frames = await api.stacktrace(crash.crashing_goroutine_id, 64)
+        owner = StackOwner.goroutine(crash.crashing_goroutine_id)
     else:
-        await api.switch_thread(crash.crashing_thread_id)
-        frames = await api.stacktrace(-1, 64)
+        owner = StackOwner.thread(crash.crashing_thread_id)
+    frames = await core.stacks.stack(owner, 64)
     return tuple(CrashFrame(f.location.function_name, f.location.file, f.location.line) for f in frames)
-
-
-def _preflight(program: Path, core: Path, progress: Progress | None) -> tuple[Any, Path, list[str]]:
-    """(preflight result or None, the core file Delve opens, warnings); raises ReportInputError."""
-    try:
-        from gocore_dap.preflight.checks import preflight
-    except ImportError:
-        # Without the checks, at least say which file is missing rather than Delve's "EOF".
-        for role, path in (("program", program), ("core", core)):
-            if not path.is_file():
-                raise ReportInputError(f"the {role} {path} does not exist or is not a file") from None
-        return None, core, []
-    result = preflight(program, core, progress=progress)
-    if result.errors:
-        result.cleanup()
-        raise ReportInputError("\n".join(issue.message for issue in result.errors))
-    return result, result.core_for_delve, [issue.message for issue in result.warnings]
 
 
 async def build_report(
@@ -144,86 +116,59 @@ async def build_report(
     dlv: Path | str | None = None,
     group_by: str = "stack",
     progress: Progress | None = None,
-    stack_budget: int = REPORT_STACK_BUDGET,
 ) -> Report:
-    """Analyse PROGRAM's CORE and return the report; Delve is always ended before this returns.
+    """Analyse PROGRAM's CORE and return the report; the core is always closed before this returns.
 
-    Raises ReportInputError (bad files), ReportDelveError (Delve missing or failing) or ValueError (a
-    `group_by` that is not a grouping).
+    Raises GocoreError (with the same id and message the editor shows for the same files; see
+    `exit_code_of`) or ValueError (a `group_by` that is not a grouping).
     """
     parse_group_by_for_report(group_by)
-    program_path = Path(program).expanduser().absolute()
-    core_path = Path(core).expanduser().absolute()
+    query: GoroutinesQuery = parse_query(
+        {"groupBy": group_by, "count": REPORT_MAX_GROUPS, "memberCount": REPORT_MEMBER_IDS}
+    )
+    options = OpenOptions(program=str(program), core=str(core), dlv_path=str(dlv) if dlv is not None else None,
+                          dlv_timeout=600.0)  # fmt: skip
+    loaded = await open_core(options, progress=progress, settings=BATCH)
+    # Only now: bad input files are refused before the command pays for importing the rest.
+    from gocore_dap.backends.delve.errors import BackendError
+    from gocore_dap.core.failures import backend_error
+    from gocore_dap.protocol.go_extensions import encode_crash_summary, encode_goroutines_page
 
-    def say(text: str) -> None:
-        if progress is not None:
-            progress(text)
-
-    say("checking the program and the core")
-    checked, core_for_delve, warnings = _preflight(program_path, core_path, progress)
-    delve: DelveProcess | None = None
-    explorer: GoroutineExplorer | None = None
     try:
-        try:
-            dlv_path = find_dlv(str(dlv) if dlv is not None else None)
-        except DlvNotFound as exc:
-            raise ReportDelveError(str(exc)) from None
-        say("starting Delve")
-        try:
-            delve = await DelveProcess.start(dlv_path, program_path, core_for_delve, rpc_timeout=600.0)
-        except DelveStartError as exc:
-            raise ReportDelveError(str(exc)) from None
-        try:
-            from gocore_dap.backends.delve.crash_probe import probe_crash, read_wait_reasons
-
-            say("reading the crash")
-            api = DelveApi(delve)
-            # The probe reads Delve's current thread: it runs before anything selects another.
-            facts = await probe_crash(delve)
-            wait_reasons = await read_wait_reasons(delve)
-            crash = analyze_crash(facts, wait_reasons)
-            explorer = GoroutineExplorer(
-                api, wait_reasons, crash, fast_threshold=sys.maxsize, stack_budget=stack_budget,
-                background_load=False, progress=progress,
-            )  # fmt: skip
-            summary = await explorer.crash_summary(program_path, core_path)
-            say("reading goroutines")
-            goroutines = await explorer.goroutines(
-                {"groupBy": group_by, "count": REPORT_MAX_GROUPS, "memberCount": REPORT_MEMBER_IDS}
-            )
-            frames = report_frames(await _crash_frames(api, crash))
-        except BackendError as exc:
-            raise ReportDelveError(f"Delve failed while reading the core: {exc}") from None
+        summary = await loaded.crash_summary()
+        if progress is not None:
+            progress("reading goroutines")
+        goroutines = await loaded.goroutines.query(query)
+        frames = report_frames(await _crash_frames(loaded))
+    except BackendError as exc:
+        raise backend_error(exc) from None
     finally:
-        if explorer is not None:
-            await explorer.close()
-        if delve is not None:
-            say("closing Delve")
-            await delve.close()
-        if checked is not None:
-            checked.cleanup()
+        if progress is not None:
+            progress("closing Delve")
+        await loaded.close()
+    crash = loaded.crash
     notes = list(crash.notes)
-    unreadable = explorer.table.unreadable if explorer is not None and explorer.table is not None else 0
-    if unreadable:
-        notes.append(f"{unreadable:,} goroutines could not be read from the core and are not counted")
-    if goroutines.get("approximate"):
+    if loaded.goroutines.unreadable:
+        notes.append(f"{loaded.goroutines.unreadable:,} goroutines could not be read from the core and are not counted")
+    if goroutines.approximate:
         notes.append(
             "the grouping is approximate: not every goroutine's stack was read; goroutines whose stack "
             "was not read are counted with the stack their look-alikes share, or as 'not all read'"
         )
+    crash_body = encode_crash_summary(summary)
     return Report(
-        program=str(program_path),
-        core=str(core_path),
+        program=str(loaded.program),
+        core=str(loaded.core),
         generated_at=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
         generator_version=gocore_dap.__version__,
-        crash={k: v for k, v in summary.items() if k not in ("program", "core")},
+        crash={k: v for k, v in crash_body.items() if k not in ("program", "core")},
         runtime_report=crash.report,
         crashing_goroutine_id=crash.crashing_goroutine_id,
         crashing_thread_id=crash.crashing_thread_id,
         crashing_state=crash.goroutine_state,
         frames=frames,
         group_by=group_by,
-        goroutines=goroutines,
-        warnings=tuple(warnings),
+        goroutines=encode_goroutines_page(goroutines),
+        warnings=loaded.warnings,
         notes=tuple(notes),
     )

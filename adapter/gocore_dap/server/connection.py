@@ -21,10 +21,13 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
-from gocore_dap.backends.delve.errors import DelveGone, DelveRpcError, DelveTimeout
-from gocore_dap.protocol.converter import from_wire, to_wire
-from gocore_dap.protocol.errors import DapError, ErrorId, ProtocolArgumentError
-from gocore_dap.server.registry import Command, RequestContext, load_handlers
+from gocore_dap.errors import ErrorId, GocoreError
+from gocore_dap.protocol.converter import from_wire
+from gocore_dap.protocol.errors import ProtocolArgumentError, error_message
+from gocore_dap.protocol.messages import make_event, make_response
+from gocore_dap.protocol.models import ErrorResponseBody, OutputEventBody
+from gocore_dap.server.commands import Command, RequestContext, capabilities_of
+from gocore_dap.server.handlers import COMMANDS
 from gocore_dap.session.session import CoreSession
 from gocore_dap.transport.dap_framing import DapReader, EndOfStream, FramingError, NeedData, encode_message
 
@@ -57,7 +60,8 @@ class DapConnection:
         self._write = write
         self._seq = 0
         self._write_lock = asyncio.Lock()
-        self._commands = load_handlers()
+        self._commands = COMMANDS
+        self._capabilities = capabilities_of(COMMANDS)
         self.session = CoreSession(self._send_event)
         self._closing = False
         self._inbox: asyncio.Queue[_Item] = asyncio.Queue(_READ_AHEAD)
@@ -145,7 +149,7 @@ class DapConnection:
             seq, name = message.get("seq"), message.get("command")
             if _is_seq(seq) and isinstance(name, str):
                 assert isinstance(seq, int)
-                await self._respond(seq, name, success=False, error=DapError(ErrorId.CANCELLED))
+                await self._respond(seq, name, success=False, error=GocoreError(ErrorId.CANCELLED))
                 return
         await self._handle(message)
 
@@ -161,7 +165,7 @@ class DapConnection:
             )
             return
         assert isinstance(seq, int)
-        ctx = RequestContext(seq=seq, command=name)
+        ctx = RequestContext(seq=seq, command=name, capabilities=self._capabilities)
         handler = asyncio.ensure_future(self._dispatch(self._commands.get(name), message, ctx))
         self._current, self._current_command, self._cancelled_by_client = handler, name, False
         try:
@@ -170,25 +174,13 @@ class DapConnection:
             me = asyncio.current_task()
             if (me is not None and me.cancelling()) or not self._cancelled_by_client:
                 raise  # the connection itself is being cancelled
-            await self._respond(seq, name, success=False, error=DapError(ErrorId.CANCELLED))
+            await self._respond(seq, name, success=False, error=GocoreError(ErrorId.CANCELLED))
             return
-        except DapError as exc:
+        except GocoreError as exc:
             await self._respond(seq, name, success=False, error=exc)
             return
-        except DelveGone as exc:
-            await self._respond(seq, name, success=False, error=DapError(ErrorId.DLV_GONE, message=str(exc)))
-            return
-        except DelveTimeout as exc:
-            await self._respond(
-                seq, name, success=False, error=DapError(ErrorId.DLV_TIMEOUT, message=str(exc))
-            )
-            return
-        except DelveRpcError as exc:
-            await self._respond(
-                seq, name, success=False, error=DapError(ErrorId.DLV_FAILED, message=str(exc))
-            )
-            return
         except Exception as exc:
+            # A bug (ours, or a backend failure no layer translated): an answer, never a dead adapter.
             log.exception("internal error in %s", name)
             await self._respond(seq, name, success=False, error=_internal_error(name, exc))
             return
@@ -205,7 +197,7 @@ class DapConnection:
 
     async def _dispatch(self, cmd: Command | None, message: dict[str, Any], ctx: RequestContext) -> Any:
         if cmd is None:
-            raise DapError(ErrorId.UNKNOWN_COMMAND, variables={"command": ctx.command})
+            raise GocoreError(ErrorId.UNKNOWN_COMMAND, variables={"command": ctx.command})
         raw_args = message.get("arguments")
         args: Any = raw_args
         if cmd.arguments is not None:
@@ -222,7 +214,7 @@ class DapConnection:
                 error.seq,
                 error.command,
                 success=False,
-                error=DapError(ErrorId.BAD_MESSAGE, variables={"error": error.message}),
+                error=GocoreError(ErrorId.BAD_MESSAGE, variables={"error": error.message}),
             )
             return
         await self._send_output(f"gocore-dap: dropped a malformed message: {error.message}\n")
@@ -236,21 +228,15 @@ class DapConnection:
         *,
         body: Any = None,
         success: bool = True,
-        error: DapError | None = None,
+        error: GocoreError | None = None,
     ) -> None:
-        def response(error: DapError | None, body: Any) -> dict[str, Any]:
-            message: dict[str, Any] = {
-                "type": "response",
-                "request_seq": request_seq,
-                "success": success and error is None,
-                "command": command,
-            }
+        def response(error: GocoreError | None, body: Any) -> dict[str, Any]:
             if error is not None:
-                message["message"] = error.short_message()
-                message["body"] = {"error": to_wire(error.to_message())}
-            elif body is not None:
-                message["body"] = to_wire(body)
-            return message
+                return make_response(
+                    request_seq, command, ErrorResponseBody(error=error_message(error)),
+                    success=False, message=error.short_message(),
+                )  # fmt: skip
+            return make_response(request_seq, command, body, success=success)
 
         def failed(exc: BaseException) -> dict[str, Any]:
             # A body that cannot be encoded must still leave the client with an answer.
@@ -264,13 +250,10 @@ class DapConnection:
         await self._send(message, fallback=failed)
 
     async def _send_event(self, event: str, body: Any) -> None:
-        message: dict[str, Any] = {"type": "event", "event": event}
-        if body is not None:
-            message["body"] = to_wire(body)
-        await self._send(message)
+        await self._send(make_event(event, body))
 
     async def _send_output(self, text: str) -> None:
-        await self._send({"type": "event", "event": "output", "body": {"category": "important", "output": text}})
+        await self._send_event("output", OutputEventBody(output=text, category="important"))
 
     async def _send(
         self,
@@ -295,5 +278,5 @@ class DapConnection:
                 self._closing = True
 
 
-def _internal_error(command: str, exc: BaseException) -> DapError:
-    return DapError(ErrorId.INTERNAL_ERROR, variables={"command": command, "error": f"{type(exc).__name__}: {exc}"})
+def _internal_error(command: str, exc: BaseException) -> GocoreError:
+    return GocoreError(ErrorId.INTERNAL_ERROR, variables={"command": command, "error": f"{type(exc).__name__}: {exc}"})

@@ -262,9 +262,7 @@ async def _serve_tcp(host: str, port: int, ready: asyncio.Future[int] | None) ->
     bound = server.sockets[0].getsockname()[1]
     where = f"[{host}]:{bound}" if ":" in host else f"{host}:{bound}"
     if _is_loopback(host):
-        print(
-            f"gocore-dap: listening for DAP clients on {where} (loopback only)", file=sys.stderr, flush=True
-        )
+        print(f"gocore-dap: listening for DAP clients on {where} (loopback only)", file=sys.stderr, flush=True)
     else:
         print(
             f"gocore-dap: WARNING: listening on {where}, which is reachable from other machines; "

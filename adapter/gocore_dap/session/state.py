@@ -1,7 +1,8 @@
 """The session's explicit state machine.
 
 A core dump never runs, so the life of a session is short and linear; the table below is the whole
-truth about which request may come when, and the server checks it before any handler runs.
+truth about which state may follow which. The session moves through it (`launch`, `configurationDone`,
+the end) and its `target()` refuses inspection requests outside `NEEDS_TARGET`.
 """
 
 from __future__ import annotations
@@ -21,9 +22,7 @@ class SessionState(enum.Enum):
 _ALLOWED: dict[SessionState, frozenset[SessionState]] = {
     SessionState.NEW: frozenset({SessionState.INITIALIZED, SessionState.TERMINATED}),
     SessionState.INITIALIZED: frozenset({SessionState.LAUNCHING, SessionState.TERMINATED}),
-    SessionState.LAUNCHING: frozenset(
-        {SessionState.CONFIGURING, SessionState.INITIALIZED, SessionState.TERMINATED}
-    ),
+    SessionState.LAUNCHING: frozenset({SessionState.CONFIGURING, SessionState.INITIALIZED, SessionState.TERMINATED}),
     SessionState.CONFIGURING: frozenset({SessionState.STOPPED, SessionState.TERMINATED}),
     SessionState.STOPPED: frozenset({SessionState.TERMINATED}),
     SessionState.TERMINATED: frozenset(),

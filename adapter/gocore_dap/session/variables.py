@@ -1,39 +1,56 @@
-"""Delve variables shown as DAP variables: one-line values, lazy children, paging.
+"""The variable tree a client walks: scopes of a frame, lazily read children, paging, evaluate.
 
-A child that Delve did not load (its recursion limit) is re-read by address with a typed
-expression (`*(*"main.T")(0xc000012345)`), which works in any scope; large slices, arrays, maps
-and strings are paged by reslicing that expression, which Delve's evaluator supports for all four.
+One handle map serves scopes and variables (as in Delve's service/dap): a `variablesReference` names a
+`ScopeRef` or a `VarContainer`, and `variables` tells them apart by what it finds. How each value reads
+(its one-line text, whether it expands, how it is re-read) is `session.value_format`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
 
 import attrs
 
 from gocore_dap.backends.delve.api import LoadConfig, Variable
+from gocore_dap.backends.delve.errors import BackendError
+from gocore_dap.core.failures import backend_error, fails_as
+from gocore_dap.core.loaded import LoadedCore
+from gocore_dap.core.stacks import StackOwner
+from gocore_dap.errors import ErrorId, GocoreError
+from gocore_dap.goviews import kinds
+from gocore_dap.goviews.frames import package_path
+from gocore_dap.protocol import models as m
+from gocore_dap.session.frames import FrameRef, Frames
+from gocore_dap.session.handles import Handles
+from gocore_dap.session.threads import owner_of
+from gocore_dap.session.value_format import (
+    LISTING_CONFIG,
+    PAGE_SIZE,
+    STRING_CHUNK,
+    address_expr,
+    child_name_and_expr,
+    children_loaded,
+    format_value,
+    has_children,
+    indexed_count,
+    string_chunks,
+)
 
-# reflect.Kind numbering, as Delve reports it.
-KIND_BOOL = 1
-KIND_ARRAY = 17
-KIND_CHAN = 18
-KIND_FUNC = 19
-KIND_INTERFACE = 20
-KIND_MAP = 21
-KIND_PTR = 22
-KIND_SLICE = 23
-KIND_STRING = 24
-KIND_STRUCT = 25
-KIND_UNSAFE_POINTER = 26
-KIND_COMPLEX64 = 15
-KIND_COMPLEX128 = 16
+__all__ = ["ScopeRef", "VarContainer", "VariableTree"]
 
-# What a listing loads at once; larger collections are paged by the client.
-LISTING_CONFIG = LoadConfig(max_variable_recurse=1, max_string_len=512, max_array_values=64)
-PAGE_SIZE = 64
-STRING_CHUNK = 1024
-SUMMARY_ITEMS = 8
-SUMMARY_CHARS = 200
+REPL_CONFIG = LoadConfig(max_variable_recurse=1, max_string_len=4096, max_array_values=64)
+CLIPBOARD_CONFIG = LoadConfig(max_variable_recurse=1, max_string_len=1 << 20, max_array_values=64)
+
+_ARGUMENTS = "arguments"
+_LOCALS = "locals"
+_GLOBALS = "globals"
+_REGISTERS = "registers"
+
+
+@attrs.frozen
+class ScopeRef:
+    frame: FrameRef
+    kind: str  # _ARGUMENTS, _LOCALS, _GLOBALS or _REGISTERS
 
 
 @attrs.frozen
@@ -47,199 +64,202 @@ class VarContainer:
     variable: Variable
 
 
-def is_nil(v: Variable) -> bool:
-    if v.kind in (KIND_PTR, KIND_UNSAFE_POINTER, KIND_FUNC, KIND_CHAN, KIND_MAP, KIND_SLICE, KIND_INTERFACE):
-        if v.kind == KIND_PTR:
-            return v.children[0].addr == 0 if v.children else v.base == 0 and v.value in ("", "0")
-        if v.kind == KIND_INTERFACE:
-            # Delve shows a nil interface's data as a child of kind Invalid (0) and type "void".
-            return not v.children or v.children[0].kind == 0
-        if v.kind == KIND_UNSAFE_POINTER:
-            return _unsafe_pointer_target(v) == 0
-        if v.kind in (KIND_MAP, KIND_SLICE):
-            return v.base == 0 and v.len == 0 and v.cap == 0
-        if v.kind == KIND_CHAN:
-            return v.base == 0 and not v.children
-        if v.kind == KIND_FUNC:
-            return v.value == "" and v.base == 0
-    return False
+class VariableTree:
+    def __init__(self, core: LoadedCore, frames: Frames, *, show_registers: bool) -> None:
+        self._core = core
+        self._frames = frames
+        self._show_registers = show_registers
+        self._handles: Handles[ScopeRef | VarContainer] = Handles()
 
+    # -- scopes -------------------------------------------------------------------------------------
 
-def _unsafe_pointer_target(v: Variable) -> int:
-    """The address an unsafe.Pointer holds: Delve leaves `base` 0 and puts it in its child's addr."""
-    return v.children[0].addr if v.children else v.base
+    @fails_as(ErrorId.DLV_FAILED)
+    async def scopes(self, frame_id: int) -> list[m.Scope]:
+        ref = self._frames.get(frame_id)
+        frame = await self._frames.frame(ref)
+        optimized = bool(frame and frame.location.function and frame.location.function.optimized)
+        suffix = " (warning: optimized function, values may be wrong or missing)" if optimized else ""
+        scopes = [
+            m.Scope(name=f"Arguments{suffix}", presentation_hint="arguments",
+                    variables_reference=self._handles.create(ScopeRef(ref, _ARGUMENTS)), expensive=False),
+            m.Scope(name=f"Locals{suffix}", presentation_hint="locals",
+                    variables_reference=self._handles.create(ScopeRef(ref, _LOCALS)), expensive=False),
+        ]  # fmt: skip
+        package = package_path(frame.location.function_name) if frame else None
+        if package:
+            scopes.append(
+                m.Scope(
+                    name=f"Globals (package {package})",
+                    variables_reference=self._handles.create(ScopeRef(ref, _GLOBALS)),
+                    expensive=True,
+                )
+            )
+        if self._show_registers:
+            scopes.append(
+                m.Scope(
+                    name="Registers",
+                    presentation_hint="registers",
+                    variables_reference=self._handles.create(ScopeRef(ref, _REGISTERS)),
+                    expensive=True,
+                )
+            )
+        return scopes
 
+    # -- variables -----------------------------------------------------------------------------------
 
-def has_children(v: Variable) -> bool:
-    if v.unreadable:
-        return False
-    if v.kind == KIND_STRUCT:
-        # onlyAddr: Delve stopped at the address (recursion limit); the fields are re-read on expand.
-        return v.len > 0 or bool(v.children) or (v.only_addr and v.addr != 0)
-    if v.kind in (KIND_ARRAY, KIND_SLICE, KIND_MAP):
-        return v.len > 0
-    if v.kind == KIND_PTR:
-        return not is_nil(v)
-    if v.kind == KIND_INTERFACE:
-        return bool(v.children) and not is_nil(v) and has_children(v.children[0])
-    if v.kind == KIND_CHAN:
-        return not is_nil(v)
-    if v.kind == KIND_STRING:
-        return string_chunks(v) > 0
-    if v.kind == KIND_UNSAFE_POINTER:
-        return False
-    return bool(v.children)
+    @fails_as(ErrorId.VARIABLES_FAILED)
+    async def variables(
+        self, reference: int, start: int | None, count: int | None, filter_: str | None
+    ) -> list[m.Variable]:
+        found = self._handles.get(reference)
+        if isinstance(found, ScopeRef):
+            return await self._scope_variables(found)
+        if isinstance(found, VarContainer):
+            return await self._children(found, start, count, filter_)
+        raise GocoreError(ErrorId.UNKNOWN_VARIABLES_REFERENCE, variables={"id": str(reference)})
 
+    async def _scope_variables(self, scope: ScopeRef) -> list[m.Variable]:
+        api, ref = self._core.api, scope.frame
+        owner = owner_of(ref.dap_thread_id)
+        goroutine = await self._core.stacks.delve_scope(owner)
+        if scope.kind == _ARGUMENTS:
+            found = await api.function_args(goroutine, ref.index, LISTING_CONFIG)
+        elif scope.kind == _LOCALS:
+            found = await api.local_vars(goroutine, ref.index, LISTING_CONFIG)
+        elif scope.kind == _REGISTERS:
+            regs = await api.registers(goroutine, ref.index)
+            return [m.Variable(name=r.name, value=r.value, variables_reference=0) for r in regs]
+        else:
+            frame = await self._frames.frame(ref)
+            package = package_path(frame.location.function_name) if frame else None
+            if not package:
+                return []
+            found = await api.package_vars(f"^{re.escape(package)}\\.[^.]+$", LISTING_CONFIG)
+        out = []
+        for v in found:
+            name, expr = v.name, v.name
+            if v.flags & Variable.FLAG_SHADOWED:
+                name, expr = f"({v.name})", address_expr(v)
+            out.append(self._dap_variable(VarContainer(goroutine, owner.lwp, ref.index, expr, v), name))
+        return out
 
-def _loaded_bytes(v: Variable) -> int:
-    return len(v.value.encode("utf-8", "surrogatepass"))
-
-
-def string_chunks(v: Variable) -> int:
-    """How many STRING_CHUNK-byte pieces a string cut in the listing is offered as (0: shown whole).
-
-    The listing shows the first LISTING_CONFIG.max_string_len bytes; the pieces let an editor read
-    all of a long string, page by page, without loading megabytes into one value.
-    """
-    if v.kind != KIND_STRING or v.unreadable or v.len <= _loaded_bytes(v):
-        return 0
-    return -(-v.len // STRING_CHUNK)
-
-
-def children_loaded(v: Variable) -> bool:
-    if v.kind == KIND_STRUCT:
-        return not v.only_addr and len(v.children) >= v.len
-    if v.kind in (KIND_ARRAY, KIND_SLICE):
-        return len(v.children) >= min(v.len, PAGE_SIZE)
-    if v.kind == KIND_MAP:
-        return len(v.children) // 2 >= min(v.len, PAGE_SIZE)
-    if v.kind == KIND_PTR:
-        return bool(v.children) and (not has_children(v.children[0]) or children_loaded(v.children[0]))
-    if v.kind in (KIND_INTERFACE, KIND_CHAN):
-        return bool(v.children)
-    return True
-
-
-def address_expr(v: Variable) -> str:
-    """A scope-free expression that reads `v` again from the core, or "" if it has no address."""
-    if v.addr == 0 or not v.type or (v.only_addr and v.kind == 0):
-        return ""
-    return f'*(*"{v.type}")({v.addr:#x})'
-
-
-def indexed_count(v: Variable) -> int:
-    """How many indexed children a paging client should ask for (0: not paged).
-
-    Large maps are announced as indexed too, as `dlv dap` does: clients page only indexed
-    children (VS Code fetches named ones in a single request), and Delve can skip map entries.
-    A long string is offered as its pieces (string_chunks).
-    """
-    if v.kind in (KIND_ARRAY, KIND_SLICE, KIND_MAP) and v.len > PAGE_SIZE:
-        return v.len
-    return string_chunks(v)
-
-
-def _quote(text: str) -> str:
-    return (
-        '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t") + '"'
-    )
-
-
-def format_value(v: Variable, *, top: bool = True, depth: int = 0) -> str:
-    """One line, in Go syntax where it can be: what the editor shows beside the name."""
-    if v.unreadable:
-        return f"(unreadable {v.unreadable})"
-    kind = v.kind
-    if kind == KIND_STRING:
-        text = _quote(v.value)
-        if v.len > len(v.value.encode("utf-8", "surrogatepass")):
-            text += f"...+{v.len - len(v.value.encode('utf-8', 'surrogatepass'))} more"
-        return text
-    if kind == KIND_PTR:
-        if is_nil(v):
-            return "nil"
-        if not v.children:
-            return f"({v.type})({v.base:#x})" if v.base else f"({v.type})"
-        target = v.children[0]
-        if depth > 1 or target.only_addr:
-            return f"({v.type})({target.addr:#x})"
-        return "*" + format_value(target, top=False, depth=depth + 1)
-    if kind == KIND_UNSAFE_POINTER:
-        address = _unsafe_pointer_target(v)
-        return f"unsafe.Pointer({address:#x})" if address else "unsafe.Pointer(nil)"
-    if kind == KIND_FUNC:
-        return v.value or "nil"
-    if kind == KIND_CHAN:
-        if is_nil(v):
-            return "nil"
-        # Delve shows a channel as its runtime.hchan; len/cap of the channel are hchan's fields.
-        hchan = {c.name: c.value for c in v.children}
-        if "qcount" in hchan:
-            text = f"{v.type} {hchan['qcount']}/{hchan.get('dataqsiz', '?')}"
-            return text + (" (closed)" if hchan.get("closed", "0") not in ("0", "") else "")
-        return v.type
-    if kind == KIND_INTERFACE:
-        if is_nil(v):
-            return "nil"
-        data = v.children[0]
-        inner = format_value(data, top=False, depth=depth)
-        if data.kind in (KIND_PTR, KIND_STRUCT):
-            return inner  # already names its dynamic type
-        if data.type == "error" or not data.type:
-            return inner
-        return f"{data.type}({inner})"
-    if kind in (KIND_ARRAY, KIND_SLICE):
-        if kind == KIND_SLICE and is_nil(v):
-            return "nil"
-        prefix = f"{v.type} len: {v.len}, cap: {v.cap}, " if kind == KIND_SLICE and top else ""
-        return prefix + _summarise_items(
-            [format_value(c, top=False, depth=depth + 1) for c in v.children], v.len
+    def _dap_variable(self, container: VarContainer, name: str) -> m.Variable:
+        v = container.variable
+        reference = self._handles.create(container) if has_children(v) else 0
+        hint = None
+        if v.unreadable:
+            hint = m.VariablePresentationHint(attributes=["failedEvaluation"])
+        elif v.flags & Variable.FLAG_CONSTANT:
+            hint = m.VariablePresentationHint(kind="data", attributes=["constant", "readOnly"])
+        memory = f"{v.addr:#x}" if v.addr and not (v.flags & Variable.FLAG_FAKE_ADDRESS) else None
+        if v.kind == kinds.PTR and v.children:  # pointers: show the pointee's memory
+            memory = f"{v.children[0].addr:#x}" if v.children[0].addr else memory
+        return m.Variable(
+            name=name,
+            value=format_value(v),
+            type=v.type or None,
+            variables_reference=reference,
+            indexed_variables=indexed_count(v) or None,
+            evaluate_name=container.expr or None,
+            memory_reference=memory,
+            presentation_hint=hint,
         )
-    if kind == KIND_MAP:
-        if is_nil(v):
-            return "nil"
-        pairs = [
-            f"{format_value(v.children[i], top=False, depth=depth + 1)}: "
-            f"{format_value(v.children[i + 1], top=False, depth=depth + 1)}"
-            for i in range(0, len(v.children) - 1, 2)
-        ]
-        prefix = f"{v.type} " if top else ""
-        return prefix + _summarise_items(pairs, v.len)
-    if kind == KIND_STRUCT:
-        if depth > 1 or not v.children:
-            return f"{v.type} {{...}}" if v.len else f"{v.type} {{}}"
-        fields = [f"{c.name}: {format_value(c, top=False, depth=depth + 1)}" for c in v.children]
-        return f"{v.type} " + _summarise_items(fields, v.len, braces="{}")
-    if kind in (KIND_COMPLEX64, KIND_COMPLEX128) and v.children and len(v.children) == 2:
-        return f"({v.children[0].value} + {v.children[1].value}i)"
-    if v.value:
-        return v.value
-    return f"{v.type}" if v.type else ""
 
+    async def _reload(self, container: VarContainer, cfg: LoadConfig, expr: str | None = None) -> Variable:
+        expression = expr or address_expr(container.variable) or container.expr
+        if not expression:
+            raise GocoreError(ErrorId.VARIABLES_FAILED, message="this value cannot be read again from the core")
+        goroutine = container.goroutine_id
+        if container.thread_id is not None:
+            goroutine = await self._core.stacks.delve_scope(StackOwner.thread(container.thread_id))
+        return await self._core.api.eval(expression, goroutine, container.frame, cfg)
 
-def _summarise_items(items: Sequence[str], total: int, *, braces: str = "[]") -> str:
-    shown: list[str] = []
-    length = 0
-    for item in items[:SUMMARY_ITEMS]:
-        if length + len(item) > SUMMARY_CHARS and shown:
-            break
-        shown.append(item)
-        length += len(item) + 2
-    body = ", ".join(shown)
-    if total > len(shown):
-        body += f", ...+{total - len(shown)} more" if shown else f"...+{total} more"
-    return f"{braces[0]}{body}{braces[1]}"
+    async def _children(
+        self, container: VarContainer, start: int | None, count: int | None, filter_: str | None
+    ) -> list[m.Variable]:
+        v = container.variable
+        paged = start is not None or count is not None
+        if v.kind == kinds.STRING:
+            return await self._string_pieces(container, start or 0, count or PAGE_SIZE)
+        if paged and indexed_count(v):
+            first = start or 0
+            n = count or PAGE_SIZE
+            base = address_expr(v) or container.expr
+            page = await self._reload(
+                container, LoadConfig(max_variable_recurse=1, max_array_values=n), expr=f"({base})[{first}:]"
+            )
+            return self._child_list(container, page, offset=first)
+        if not children_loaded(v):
+            v = await self._reload(container, LISTING_CONFIG)
+            container = attrs.evolve(container, variable=v)
+        if v.kind == kinds.PTR and v.children and has_children(v.children[0]):
+            # A pointer expands straight into what it points at, as Go developers read `p.field`.
+            target = v.children[0]
+            expr = f"(*{container.expr})" if container.expr else address_expr(target)
+            inner = attrs.evolve(container, expr=expr, variable=target)
+            if not children_loaded(target):
+                inner = attrs.evolve(inner, variable=await self._reload(inner, LISTING_CONFIG))
+            return await self._children(inner, None, None, filter_)
+        if v.kind == kinds.INTERFACE and v.children:
+            data = v.children[0]
+            expr = f"{container.expr}.(data)" if container.expr else address_expr(data)
+            inner = attrs.evolve(container, expr=expr, variable=data)
+            if has_children(data):
+                return await self._children(inner, None, None, filter_)
+            return [self._dap_variable(inner, "data")]
+        return self._child_list(container, v, offset=0)
 
+    async def _string_pieces(self, container: VarContainer, start: int, count: int) -> list[m.Variable]:
+        """Pieces `[a:b]` (byte offsets) of a string too long for one value, read by reslicing it."""
+        v = container.variable
+        base = address_expr(v) or container.expr
+        out: list[m.Variable] = []
+        for index in range(max(start, 0), min(start + count, string_chunks(v))):
+            low, high = index * STRING_CHUNK, min(v.len, (index + 1) * STRING_CHUNK)
+            expr = f"({base})[{low}:{high}]"
+            piece = await self._reload(container, LoadConfig(max_string_len=STRING_CHUNK), expr=expr)
+            out.append(self._dap_variable(attrs.evolve(container, expr=expr, variable=piece), f"[{low}:{high}]"))
+        return out
 
-def child_name_and_expr(parent: Variable, parent_expr: str, index: int, child: Variable) -> tuple[str, str]:
-    """The name a child is shown under and the expression that reads it (for evaluateName)."""
-    kind = parent.kind
-    if kind == KIND_STRUCT:
-        return child.name, f"{parent_expr}.{child.name}" if parent_expr else ""
-    if kind in (KIND_ARRAY, KIND_SLICE):
-        return f"[{index}]", f"{parent_expr}[{index}]" if parent_expr else ""
-    if kind == KIND_PTR:
-        return f"*{child.name or ''}" if child.name else "*", f"(*{parent_expr})" if parent_expr else ""
-    if kind == KIND_INTERFACE:
-        return "data", f"{parent_expr}.(data)" if parent_expr else ""
-    return child.name or f"[{index}]", ""
+    def _child_list(self, container: VarContainer, v: Variable, *, offset: int) -> list[m.Variable]:
+        out: list[m.Variable] = []
+        if v.kind == kinds.MAP:
+            for i in range(0, len(v.children) - 1, 2):
+                key, value = v.children[i], v.children[i + 1]
+                key_text = format_value(key, top=False)
+                expr = f"{container.expr}[{key_text}]" if container.expr and key.kind in kinds.LITERAL_KEYS else ""
+                out.append(
+                    self._dap_variable(
+                        attrs.evolve(container, expr=expr or address_expr(value), variable=value), key_text
+                    )
+                )
+            return out
+        for i, child in enumerate(v.children):
+            name, expr = child_name_and_expr(v, container.expr, offset + i, child)
+            if v.kind == kinds.PTR:
+                name = f"*{container.expr}" if container.expr else "*"
+            out.append(
+                self._dap_variable(attrs.evolve(container, expr=expr or address_expr(child), variable=child), name)
+            )
+        return out
+
+    # -- evaluate -------------------------------------------------------------------------------------
+
+    async def evaluate(
+        self, expression: str, frame_id: int | None, context: str | None, default_thread: int
+    ) -> m.Variable:
+        ref = self._frames.get(frame_id) if frame_id is not None else FrameRef(default_thread, 0)
+        owner = owner_of(ref.dap_thread_id)
+        cfg = CLIPBOARD_CONFIG if context == "clipboard" else REPL_CONFIG if context == "repl" else LISTING_CONFIG
+        try:
+            goroutine = await self._core.stacks.delve_scope(owner)
+            v = await self._core.api.eval(expression, goroutine, ref.index, cfg)
+        except BackendError as exc:
+            # A failed evaluation pops up only where the user typed it: hovers and watches fail quietly.
+            raise backend_error(
+                exc, ErrorId.EVALUATE_FAILED, show_user=context == "repl", expression=expression
+            ) from None
+        result = self._dap_variable(VarContainer(goroutine, owner.lwp, ref.index, expression, v), expression)
+        if context == "clipboard" and v.kind == kinds.STRING:
+            result = attrs.evolve(result, value=v.value)
+        return result

@@ -208,10 +208,30 @@ class Stackframe:
 
 
 @attrs.frozen
+class GoroutineGroupInfo:
+    """One group of a grouped `ListGoroutines`: its members are goroutines[offset:offset+count] of the
+    page, a sample of `total`."""
+
+    name: str
+    offset: int
+    count: int
+    total: int
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> GoroutineGroupInfo:
+        return cls(
+            name=str(data.get("Name", "")),
+            offset=int(data.get("Offset", 0)),
+            count=int(data.get("Count", 0)),
+            total=int(data.get("Total", 0)),
+        )
+
+
+@attrs.frozen
 class GoroutinePage:
     goroutines: Sequence[Goroutine]
     next_index: int  # Delve's Nextg: an index into its list, -1 at the end
-    groups: Sequence[Mapping[str, Any]]
+    groups: Sequence[GoroutineGroupInfo]
     too_many_groups: bool
 
 
@@ -282,7 +302,7 @@ class DelveApi:
         return GoroutinePage(
             goroutines=[Goroutine.from_json(g) for g in result.get("Goroutines") or ()],
             next_index=result.get("Nextg", -1),
-            groups=result.get("Groups") or (),
+            groups=[GoroutineGroupInfo.from_json(g) for g in result.get("Groups") or ()],
             too_many_groups=bool(result.get("TooManyGroups")),
         )
 
@@ -310,6 +330,15 @@ class DelveApi:
             params["Cfg"] = (cfg or LoadConfig()).to_json()
         result = await self.rpc.call("Stacktrace", params)
         return [Stackframe.from_json(f) for f in result.get("Locations") or ()]
+
+    async def stack_locations(self, goroutine_id: int, depth: int) -> tuple[tuple[str, str, int], ...]:
+        """(function, file, line) of each frame: what grouping by stack needs, without building full
+        `Stackframe` models, which for thousands of stacks costs more than Delve's own work."""
+        result = await self.rpc.call("Stacktrace", {"Id": goroutine_id, "Depth": depth, "Full": False})
+        return tuple(
+            (((loc.get("function") or {}).get("name") or ""), loc.get("file") or "", int(loc.get("line") or 0))
+            for loc in result.get("Locations") or ()
+        )
 
     async def switch_thread(self, thread_id: int) -> None:
         await self.rpc.call("Command", {"name": "switchThread", "threadID": thread_id})

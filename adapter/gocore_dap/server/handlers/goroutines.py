@@ -1,25 +1,23 @@
 """The Go extensions of DAP: `goroutines` and `crashSummary` (docs/custom-requests.md).
 
-Their arguments are validated by `goviews.grouping.parse_query` (messages name the argument and what
-it must be), and their bodies are built as wire JSON by the session's `GoroutineExplorer`: a body of
-thousands of goroutine records is cheaper to build as dicts than as attrs models run through cattrs.
+Arguments are validated by `goviews.grouping.parse_query` (messages name the argument and what it must
+be); the core model answers in typed values and `protocol.go_extensions` encodes them.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import attrs
 
+from gocore_dap.errors import ErrorId, GocoreError
+from gocore_dap.goviews.grouping import ArgumentError, parse_query
 from gocore_dap.protocol.converter import converter
-from gocore_dap.protocol.errors import DapError, ErrorId
-from gocore_dap.server.registry import RequestContext, command
-from gocore_dap.session.explorer import ArgumentError, GoroutineExplorer
+from gocore_dap.protocol.go_extensions import encode_crash_summary, encode_goroutines_page
+from gocore_dap.server.commands import CommandSet, RequestContext
 from gocore_dap.session.session import CoreSession
 
-__all__ = ["WireBody", "crash_summary", "explorer_for", "goroutines"]
-
+commands = CommandSet()
 
 
 @attrs.frozen
@@ -33,34 +31,19 @@ class WireBody:
 converter.register_unstructure_hook(WireBody, lambda body: body.data)
 
 
-def explorer_for(session: CoreSession) -> GoroutineExplorer:
-    return session.explorer()
-
-
-@command("goroutines")
+@commands.command("goroutines")
 async def goroutines(session: CoreSession, args: Any, ctx: RequestContext) -> WireBody:
-    explorer = explorer_for(session)
+    target = session.target()
     try:
-        return WireBody(await explorer.goroutines(args))
+        query = parse_query(args)
+        page = await target.goroutines(query)
     except ArgumentError as exc:
-        raise DapError(ErrorId.BAD_ARGUMENTS, message=str(exc)) from None
+        raise GocoreError(ErrorId.BAD_ARGUMENTS, message=str(exc)) from None
+    return WireBody(encode_goroutines_page(page))
 
 
-def _launch_paths(session: CoreSession) -> tuple[Path | None, Path | None]:
-    """PROGRAM and CORE as the session opened them (preflight resolved them against `cwd`)."""
-    if session.preflight_result is not None:
-        return session.preflight_result.program, session.preflight_result.core
-    launch = session.launch_args
-    if launch is None:
-        return None, None
-    base = Path(launch.cwd) if launch.cwd else Path.cwd()
-    return base / Path(launch.program).expanduser(), base / Path(launch.core_file_path).expanduser()
-
-
-@command("crashSummary")
+@commands.command("crashSummary")
 async def crash_summary(session: CoreSession, args: Any, ctx: RequestContext) -> WireBody:
     if args not in (None, {}):
-        raise DapError(ErrorId.BAD_ARGUMENTS, message="crashSummary: takes no arguments")
-    explorer = explorer_for(session)
-    program, core = _launch_paths(session)
-    return WireBody(await explorer.crash_summary(program, core))
+        raise GocoreError(ErrorId.BAD_ARGUMENTS, message="crashSummary: takes no arguments")
+    return WireBody(encode_crash_summary(await session.target().crash_summary()))

@@ -2,43 +2,47 @@
 
 from __future__ import annotations
 
+from gocore_dap.errors import ErrorId, GocoreError
 from gocore_dap.protocol import models as m
-from gocore_dap.protocol.errors import DapError, ErrorId
-from gocore_dap.server.registry import RequestContext, command
+from gocore_dap.server.commands import CommandSet, RequestContext
 from gocore_dap.session.session import CoreSession
 
+commands = CommandSet()
 
-@command("threads")
+
+@commands.command("threads")
 async def threads(session: CoreSession, args: object, ctx: RequestContext) -> m.ThreadsResponseBody:
-    return m.ThreadsResponseBody(threads=await session.threads())
+    return m.ThreadsResponseBody(threads=await session.target().thread_list())
 
 
-@command("stackTrace", m.StackTraceArguments)
+@commands.command("stackTrace", m.StackTraceArguments, supports_delayed_stack_trace_loading=True)
 async def stack_trace(
     session: CoreSession, args: m.StackTraceArguments, ctx: RequestContext
 ) -> m.StackTraceResponseBody:
-    frames, total = await session.stack_trace(args.thread_id, args.start_frame or 0, args.levels or 0)
+    frames, total = await session.target().frames.stack_trace(args.thread_id, args.start_frame or 0, args.levels or 0)
     return m.StackTraceResponseBody(stack_frames=frames, total_frames=total)
 
 
-@command("scopes", m.ScopesArguments)
+@commands.command("scopes", m.ScopesArguments)
 async def scopes(session: CoreSession, args: m.ScopesArguments, ctx: RequestContext) -> m.ScopesResponseBody:
-    return m.ScopesResponseBody(scopes=await session.scopes(args.frame_id))
+    return m.ScopesResponseBody(scopes=await session.target().variables.scopes(args.frame_id))
 
 
-@command("variables", m.VariablesArguments)
-async def variables(
-    session: CoreSession, args: m.VariablesArguments, ctx: RequestContext
-) -> m.VariablesResponseBody:
-    found = await session.variables(args.variables_reference, args.start, args.count, args.filter)
+@commands.command("variables", m.VariablesArguments)
+async def variables(session: CoreSession, args: m.VariablesArguments, ctx: RequestContext) -> m.VariablesResponseBody:
+    found = await session.target().variables.variables(args.variables_reference, args.start, args.count, args.filter)
     return m.VariablesResponseBody(variables=found)
 
 
-@command("evaluate", m.EvaluateArguments)
-async def evaluate(
-    session: CoreSession, args: m.EvaluateArguments, ctx: RequestContext
-) -> m.EvaluateResponseBody:
-    v = await session.evaluate(args.expression, args.frame_id, args.context)
+@commands.command(
+    "evaluate",
+    m.EvaluateArguments,
+    supports_evaluate_for_hovers=True,
+    supports_clipboard_context=True,
+    supports_value_formatting_options=False,
+)
+async def evaluate(session: CoreSession, args: m.EvaluateArguments, ctx: RequestContext) -> m.EvaluateResponseBody:
+    v = await session.target().evaluate(args.expression, args.frame_id, args.context)
     return m.EvaluateResponseBody(
         result=v.value,
         type=v.type,
@@ -50,14 +54,14 @@ async def evaluate(
     )
 
 
-@command("exceptionInfo", m.ExceptionInfoArguments)
+@commands.command("exceptionInfo", m.ExceptionInfoArguments)
 async def exception_info(
     session: CoreSession, args: m.ExceptionInfoArguments, ctx: RequestContext
 ) -> m.ExceptionInfoResponseBody:
-    return await session.exception_info(args.thread_id)
+    return await session.target().exception_info(args.thread_id)
 
 
-@command("source", m.SourceArguments)
+@commands.command("source", m.SourceArguments, supports_loaded_sources_request=False)
 async def source(session: CoreSession, args: m.SourceArguments, ctx: RequestContext) -> None:
     # Every frame names a file path; the core holds no source text to serve by reference.
-    raise DapError(ErrorId.NO_SOURCE)
+    raise GocoreError(ErrorId.NO_SOURCE)

@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 from gocore_dap.protocol import models as m
-from gocore_dap.server.registry import RequestContext, command
+from gocore_dap.server.commands import CommandSet, RequestContext
+from gocore_dap.session.machine import check_count
 from gocore_dap.session.session import CoreSession
 
+commands = CommandSet()
 
-@command("disassemble", m.DisassembleArguments)
+
+@commands.command("disassemble", m.DisassembleArguments)
 async def disassemble(
     session: CoreSession, args: m.DisassembleArguments, ctx: RequestContext
 ) -> m.DisassembleResponseBody:
-    instructions = await session.disassemble(
+    check_count("disassemble", "instructionCount", args.instruction_count)
+    instructions = await session.target().machine.disassemble(
         args.memory_reference, args.offset or 0, args.instruction_offset or 0, args.instruction_count
     )
     return m.DisassembleResponseBody(instructions=instructions)
 
 
-@command("readMemory", m.ReadMemoryArguments)
+@commands.command("readMemory", m.ReadMemoryArguments)
 async def read_memory(
     session: CoreSession, args: m.ReadMemoryArguments, ctx: RequestContext
 ) -> m.ReadMemoryResponseBody:
-    return await session.read_memory(args.memory_reference, args.offset or 0, args.count)
+    check_count("readMemory", "count", args.count)
+    return await session.target().machine.read_memory(args.memory_reference, args.offset or 0, args.count)

@@ -1,6 +1,6 @@
-"""From pre-flight issues to the launch error the client sees.
+"""From pre-flight issues to the error every front end shows (an error response, the report's exit 3).
 
-Each preflight issue code (`preflight.checks`) has one stable error id (`protocol.errors`), so that a
+Each preflight issue code (`preflight.checks`) has one stable error id (`gocore_dap.errors`), so that a
 client, the docs and a support thread can name the failure ("error 2008"). The text the user reads is
 the preflight's own message, which names the file, says what is wrong and what to do; the table's
 generic format ("The core file is truncated: {path}: {error}") would only repeat it less precisely.
@@ -19,12 +19,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Final
 
+from gocore_dap.errors import ErrorId, GocoreError
 from gocore_dap.preflight import checks as c
 from gocore_dap.preflight.checks import PreflightIssue, PreflightResult
 from gocore_dap.preflight.elf import ElfFormatError, parse_elf_header
-from gocore_dap.protocol.errors import DapError, ErrorId
 
-__all__ = ["ISSUE_ERROR_IDS", "error_id_for", "launch_error"]
+__all__ = ["ISSUE_ERROR_IDS", "error_id_for", "input_error"]
 
 ISSUE_ERROR_IDS: Final[Mapping[str, ErrorId]] = {
     c.PROGRAM_MISSING: ErrorId.FILE_NOT_FOUND,
@@ -72,15 +72,15 @@ def error_id_for(code: str) -> ErrorId:
     return ISSUE_ERROR_IDS.get(code, ErrorId.LAUNCH_FAILED)
 
 
-def launch_error(result: PreflightResult, issues: Sequence[PreflightIssue] | None = None) -> DapError:
-    """The error response for a launch the preflight refused (`issues` default to its errors)."""
+def input_error(result: PreflightResult, issues: Sequence[PreflightIssue] | None = None) -> GocoreError:
+    """The error for inputs the preflight refused (`issues` default to its errors)."""
     errors = list(issues if issues is not None else result.errors)
     if not errors:
-        raise ValueError("launch_error() needs at least one issue")
+        raise ValueError("input_error() needs at least one issue")
     first = errors[0]
     error_id = error_id_for(first.code)
     role, path = _role_and_path(first.code, result)
-    error = DapError(
+    error = GocoreError(
         error_id,
         {
             "role": role,

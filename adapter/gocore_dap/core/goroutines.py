@@ -1,0 +1,557 @@
+"""The goroutine model of one loaded core: every goroutine, filtered, grouped and paged (typed answers).
+
+Two ways to answer, chosen per query:
+
+* Exact: one listing of every goroutine (read in pages, so that the adapter never holds more than one
+  page of Delve's JSON, ~820 bytes a goroutine) kept in a columnar `GoroutineTable` and reused by every
+  later query; filters and groupings then run here.
+* Fast: the first grouped answer on a big core (>= `fast_threshold` goroutines, no filter) comes from
+  Delve's own server-side grouping, one pass that costs less than the full listing. Counts per group
+  are Delve's and exact; the member ids, representative and `states` come from a sample of each group,
+  so the answer is `approximate` and each group says how many members its `states` were counted over
+  (`states_sampled`). The full listing then loads in the background, a page at a time, so the queries
+  that follow are exact (Delve serves one request at a time, so a query waits at most one page).
+
+Stack grouping reads stacks (~0.2 ms each) within a budget per query, and, once the listing is loaded,
+in the background within the same budget, a chunk at a time; see `goviews.grouping` for how unread
+stacks are inferred and when the answer is `approximate`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import attrs
+
+from gocore_dap.backends.delve.api import (
+    GOROUTINE_FIELD_GO_LOC,
+    GOROUTINE_FIELD_LABEL,
+    GOROUTINE_FIELD_START_LOC,
+    GOROUTINE_FIELD_USER_LOC,
+    Goroutine,
+)
+from gocore_dap.core.options import INTERACTIVE, ModelSettings
+from gocore_dap.core.delve_goroutines import DelveGoroutines, add_goroutine, location_tuple
+from gocore_dap.core.results import GoroutineGroup, GoroutinesPage
+from gocore_dap.goviews.crash import CrashAnalysis
+from gocore_dap.goviews.frames import first_user_frame_index
+from gocore_dap.goviews.goroutine_info import GoGoroutine, GoLocation, GoroutineTable, LocationTuple, RecordContext
+from gocore_dap.goviews.grouping import (
+    ArgumentError,
+    GoroutinesQuery,
+    GroupBy,
+    Signature,
+    StackTable,
+    build_groups,
+    filter_rows,
+    key_function,
+    next_stack_reads,
+    order_rows,
+    page,
+    partition,
+    resolve_partitions,
+)
+from gocore_dap.goviews.wait_reasons import WaitReasonTable
+
+__all__ = ["GoroutineModel", "UnknownGroup"]
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str], None]
+
+# Stacks read per partition before trusting that a partition has one stack.
+STACK_SAMPLES = 8
+# Frames per stack: deeper than the runtime's own traceback shows before eliding (100) is not needed
+# to tell stacks apart, and the cost grows with depth.
+STACK_DEPTH = 64
+# Stacks read between two chances for a query to take Delve (~50 ms).
+_STACK_CHUNK = 256
+# Goroutines per ListGoroutines page of the full listing: ~3 MB of JSON, ~30 MB while parsed.
+LISTING_PAGE = 4000
+# Fast path bounds: Delve returns whole goroutines for the members, so groups x members is the size.
+FAST_MAX_GROUPS = 200
+FAST_MAX_MEMBERS = 16
+_DELVE_KIND = {
+    "location": GOROUTINE_FIELD_USER_LOC,
+    "stack": GOROUTINE_FIELD_USER_LOC,
+    "creator": GOROUTINE_FIELD_GO_LOC,
+    "startFunction": GOROUTINE_FIELD_START_LOC,
+    "label": GOROUTINE_FIELD_LABEL,
+}
+
+
+class UnknownGroup(ArgumentError):
+    """`group` names no group of the current grouping."""
+
+
+def _group_label(group_by: GroupBy, label: str, frames: Sequence[GoLocation]) -> str:
+    """A location group's label from its representative's stack.
+
+    The key is Delve's userCurrentLoc, which for an inlined call names the enclosing function with the
+    callee's file:line (Delve 1.27.2: `main.init.func7 (mutex.go:70)` for an inlined
+    `sync.(*Mutex).Lock`); the stack's first user frame names the place as the runtime prints it.
+    """
+    if group_by.kind != "location" or not frames:
+        return label
+    index = first_user_frame_index([f.function for f in frames])
+    return frames[index].short if index is not None else label
+
+
+def _delve_loc_name(g: Goroutine | None) -> str:
+    """Delve's group name for a location (debugger.formatLoc): `file:line in function`."""
+    function, file, line = (location_tuple(g.user_current_loc) if g else None) or ("", "", 0)
+    return f"{file}:{line} in {function or '?'}"
+
+
+def _quiet(task: asyncio.Task[Any]) -> None:
+    """Background work nobody awaits may fail (Delve ended with the session): retrieve its error so
+    that asyncio does not log it as never retrieved; a query that needs the work retries it."""
+    if not task.cancelled() and (error := task.exception()) is not None:
+        log.debug("background goroutine work stopped: %s", error)
+
+
+@attrs.define
+class _FastGroup:
+    key: str
+    label: str
+    count: int
+    rows: list[int]
+    states: dict[str, int]
+    contains_crashing: bool = False
+    stack: int = -1  # stack id when grouped by stack
+
+
+@attrs.frozen
+class _Members:
+    """What a group answer is built from: its rows (ordered; the first is the representative), the rows
+    shown as members, and where its stack is known (a stack id of `stacks`, or -1)."""
+
+    rows: Sequence[int]
+    shown: Sequence[int]
+    stacks: StackTable | None
+    stack: int
+
+
+class GoroutineModel:
+    """Every goroutine of one core (see the module docstring)."""
+
+    def __init__(
+        self,
+        source: DelveGoroutines,
+        wait_reasons: WaitReasonTable | None,
+        crash: CrashAnalysis | None,
+        settings: ModelSettings = INTERACTIVE,
+        *,
+        listing_page: int = LISTING_PAGE,
+        progress: Progress | None = None,
+    ) -> None:
+        self._source = source
+        self._wait_reasons = wait_reasons
+        self._crash = crash
+        self._fast_threshold = settings.fast_threshold
+        self._stack_budget = settings.stack_budget
+        self._listing_page = listing_page
+        self._background_load = settings.background_load
+        self._progress = progress
+        self._table: GoroutineTable | None = None
+        self._load_task: asyncio.Task[GoroutineTable] | None = None
+        self._stacks = StackTable()
+        # Stacks read before the table existed (fast path), by goroutine id, moved in when it loads.
+        self._early_stacks: dict[int, tuple[LocationTuple, ...]] = {}
+        self._allglen: int | None = None
+        self._count: int | None = None
+        self._refine_task: asyncio.Task[None] | None = None
+        self._stack_lock = asyncio.Lock()
+        self.last_stats: dict[str, Any] = {}
+
+    @property
+    def crashing_id(self) -> int | None:
+        return self._crash.crashing_goroutine_id if self._crash is not None else None
+
+    @property
+    def table(self) -> GoroutineTable | None:
+        """The full listing, once loaded."""
+        return self._table
+
+    @property
+    def unreadable(self) -> int:
+        """Goroutines of the listing that could not be read from the core (0 before it is loaded)."""
+        return self._table.unreadable if self._table is not None else 0
+
+    async def close(self) -> None:
+        """Stop the background work (the core is being closed)."""
+        tasks = [self._refine_task, self._load_task]
+        self._refine_task = self._load_task = None
+        for task in tasks:
+            if task is not None and not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+
+    # -- the full listing -------------------------------------------------------------------------------
+
+    async def ensure_table(self) -> GoroutineTable:
+        """The full listing (loading it now, or waiting for the background load)."""
+        if self._table is not None:
+            return self._table
+        if self._load_task is None:
+            self._load_task = asyncio.get_running_loop().create_task(self._load())
+        task = self._load_task
+        try:
+            # Shielded: a query its caller cancels must not cancel the listing other queries share.
+            return await asyncio.shield(task)
+        except BaseException:
+            if self._load_task is task and task.done() and (task.cancelled() or task.exception() is not None):
+                # A failed load (Delve timed out) is retried by the next query.
+                self._load_task = None
+            raise
+
+    def _start_background_load(self) -> None:
+        if self._table is not None or self._load_task is not None or not self._background_load:
+            return
+        task = asyncio.get_running_loop().create_task(self._load())
+        task.add_done_callback(_quiet)
+        self._load_task = task
+
+    async def _load(self) -> GoroutineTable:
+        table = GoroutineTable(self._wait_reasons)
+        async for goroutines in self._source.pages(self._listing_page):
+            for g in goroutines:
+                add_goroutine(table, g)
+            if self._progress is not None:
+                self._progress(f"read {len(table):,} goroutines")
+        self._stacks.ensure_rows(len(table))
+        for goroutine_id, frames in self._early_stacks.items():
+            row = table.row_of(goroutine_id)
+            if row is not None:
+                self._stacks.assign(row, frames)
+        self._early_stacks.clear()
+        self._table = table
+        self._count = len(table)
+        if self._background_load:
+            refine = asyncio.get_running_loop().create_task(self._refine_in_background(table))
+            refine.add_done_callback(_quiet)
+            self._refine_task = refine
+        return table
+
+    async def goroutine_count(self) -> int:
+        """How many goroutines the core holds (live ones: not dead)."""
+        if self._count is None:
+            self._count = len(self._table) if self._table is not None else await self._source.count()
+        return self._count
+
+    async def crash_time_ns(self) -> int | None:
+        """When the program died, on the runtime's monotonic clock (None when nothing tells)."""
+        return await self._source.crash_time_ns()
+
+    async def _now(self, extra: int = 0) -> int | None:
+        return max((t for t in (await self._source.crash_time_ns(), extra) if t), default=None)
+
+    async def read_stack(self, goroutine_id: int, depth: int = STACK_DEPTH) -> tuple[LocationTuple, ...]:
+        """(function, file, line) of each frame, innermost first; the crasher's as the runtime printed it."""
+        frames = await self._source.stack(goroutine_id, depth)
+        origin = self._crash.origin_frame_index if self._crash is not None else None
+        if goroutine_id == self.crashing_id and origin is not None:
+            # The crasher's bucket shows its stack as the runtime printed it, without the signal
+            # and re-raise frames that only exist because the process was dying.
+            frames = frames[origin:]
+        return frames
+
+    async def _records(self, table: GoroutineTable, rows: Sequence[int], context: RecordContext) -> list[GoGoroutine]:
+        return [table.record(row, context, parent_id=await self._source.parent(table.ids[row])) for row in rows]
+
+    async def _record(self, table: GoroutineTable, row: int | None, context: RecordContext) -> GoGoroutine | None:
+        return None if row is None else (await self._records(table, [row], context))[0]
+
+    # -- queries ------------------------------------------------------------------------------------------
+
+    async def query(self, query: GoroutinesQuery) -> GoroutinesPage:
+        """One page of goroutines or groups. Raises UnknownGroup for a `group` no grouping has."""
+        # Only the first answer may come from the fast path: once the full listing is loading, a
+        # second grouped pass would only delay it (Delve serves one request at a time).
+        if self._table is None and self._load_task is None and await self._fast_path_applies(query):
+            answer = await self._fast_grouped(query)
+            if answer is not None:
+                self._start_background_load()
+                return answer
+        table = await self.ensure_table()
+        return await self._exact(table, query)
+
+    async def _fast_path_applies(self, query: GoroutinesQuery) -> bool:
+        if self._allglen is None:
+            self._allglen = await self._source.allgs_length()
+        return (
+            query.group_by is not None
+            and query.group_by.kind in _DELVE_KIND
+            and query.group is None
+            and query.filter.is_empty
+            and self._crash is not None
+            and self._allglen >= self._fast_threshold
+        )
+
+    async def _fast_grouped(self, query: GoroutinesQuery) -> GoroutinesPage | None:
+        """Answer from one Delve grouped pass (module docstring); None when the exact path must answer."""
+        group_by = query.group_by
+        assert group_by is not None
+        crashing_g = await self._source.running_or_current(self.crashing_id) if self.crashing_id else None
+        if self.crashing_id is not None and crashing_g is None:
+            return None
+        samples = min(max(query.member_count, STACK_SAMPLES), FAST_MAX_MEMBERS)
+        result = await self._source.grouped_pass(
+            _DELVE_KIND[group_by.kind], group_by.label_key, samples, FAST_MAX_GROUPS
+        )
+        if result.too_many_groups:
+            return None
+        sample = GoroutineTable(self._wait_reasons)
+        delve_groups: list[tuple[str, int, list[int]]] = []
+        for info, listed in result.groups:
+            rows = [r for r in (add_goroutine(sample, g) for g in listed) if r is not None]
+            delve_groups.append((info.name, info.total, rows))
+        crash_row = add_goroutine(sample, crashing_g) if crashing_g is not None else None
+        total = sum(t for _, t, _ in delve_groups)
+        stacks: StackTable | None = None
+        if group_by.kind == "stack":
+            groups, approximate, stacks = await self._fast_stack_groups(sample, delve_groups, crash_row, crashing_g)
+        else:
+            groups = self._fast_plain_groups(sample, group_by, delve_groups, crash_row)
+            approximate = any(len(g.rows) < g.count for g in groups)
+        ordered = sorted(groups, key=lambda g: (not g.contains_crashing, -g.count, g.label, g.key))
+        context = RecordContext(self.crashing_id, await self._now(sample.max_wait_since))
+        answers = []
+        for group in page(ordered, query.start, query.count):
+            rows = order_rows(sample, group.rows, crash_row if group.contains_crashing else None)
+            sampled = sum(group.states.values())
+            members = _Members(rows, rows[: query.member_count], stacks, group.stack)
+            answers.append(
+                await self._group(
+                    sample, group_by, context, members,
+                    key=group.key, label=group.label, count=group.count, states=group.states,
+                    contains_crashing=group.contains_crashing,
+                    states_sampled=sampled if sampled < group.count else None,
+                )
+            )  # fmt: skip
+        self.last_stats = {"path": "fast", "delveGroups": len(delve_groups), "stacksRead": stacks.read if stacks else 0}
+        return GoroutinesPage(
+            total=total,
+            total_unfiltered=total,
+            crashing=await self._record(sample, crash_row, context),
+            goroutines=(),
+            groups=tuple(answers),
+            total_groups=len(ordered),
+            approximate=approximate,
+        )
+
+    def _fast_plain_groups(
+        self,
+        sample: GoroutineTable,
+        group_by: GroupBy,
+        delve_groups: Sequence[tuple[str, int, list[int]]],
+        crash_row: int | None,
+    ) -> list[_FastGroup]:
+        keys = key_function(sample, group_by)
+        groups: dict[str, _FastGroup] = {}
+        for _name, total, rows in delve_groups:
+            if not rows:
+                continue
+            key = keys(rows[0])
+            group = groups.get(key.key)
+            if group is None:
+                group = groups[key.key] = _FastGroup(key.key, key.label, 0, [], {})
+            group.count += total
+            for row in rows:
+                group.rows.append(row)
+                state = sample.state(row)
+                group.states[state] = group.states.get(state, 0) + 1
+        if crash_row is not None:
+            crash_group = groups.get(keys(crash_row).key)
+            if crash_group is not None:
+                crash_group.contains_crashing = True
+                crashing_id = sample.ids[crash_row]
+                if all(sample.ids[r] != crashing_id for r in crash_group.rows):
+                    crash_group.rows.append(crash_row)
+                    state = sample.state(crash_row)
+                    crash_group.states[state] = crash_group.states.get(state, 0) + 1
+        return list(groups.values())
+
+    async def _fast_stack_groups(
+        self,
+        sample: GoroutineTable,
+        delve_groups: Sequence[tuple[str, int, list[int]]],
+        crash_row: int | None,
+        crashing_g: Goroutine | None,
+    ) -> tuple[list[_FastGroup], bool, StackTable]:
+        """Stack buckets from Delve's location groups: the crashing goroutine is a partition of its own
+        (its stack is always read), every other location group is one partition whose sampled stacks
+        either agree (one bucket, count from Delve) or not (an unresolved bucket)."""
+        stacks = StackTable()
+        crashing_name = _delve_loc_name(crashing_g) if crashing_g else None
+        crashing_id = sample.ids[crash_row] if crash_row is not None else None
+        budget = self._stack_budget
+        parts: list[tuple[str, int, list[int]]] = []
+        for name, total, rows in delve_groups:
+            rows = [r for r in rows if sample.ids[r] != crashing_id]
+            if name == crashing_name and crash_row is not None:
+                total -= 1
+            if total > 0:
+                parts.append((name, total, rows))
+        if crash_row is not None:
+            parts.append(("", 1, [crash_row]))
+        for _name, _total, rows in sorted(parts, key=lambda p: p[0] != ""):
+            for row in rows:
+                if budget <= 0:
+                    break
+                frames = await self.read_stack(sample.ids[row])
+                self._early_stacks[sample.ids[row]] = frames
+                stacks.assign(row, frames)
+                budget -= 1
+        groups: dict[str, _FastGroup] = {}
+        approximate = False
+        for name, total, rows in parts:
+            seen = {stacks.stack_of(r) for r in rows} - {-1}
+            # Exact only when every member's stack was read and they are all the same.
+            approximate = approximate or len(rows) < total or len(seen) != 1
+            if len(seen) == 1:
+                stack = seen.pop()
+                key, label = stacks.keys[stack], stacks.labels[stack]
+            else:
+                stack = -1
+                where = sample.user_location(rows[0]).short if rows else name
+                key, label = f"unresolved:{name}", f"{where} (several stacks; not all read)"
+            group = groups.get(key)
+            if group is None:
+                group = groups[key] = _FastGroup(key, label, 0, [], {}, stack=stack)
+            group.count += total
+            for row in rows:
+                group.rows.append(row)
+                state = sample.state(row)
+                group.states[state] = group.states.get(state, 0) + 1
+                if row == crash_row:
+                    group.contains_crashing = True
+        return list(groups.values()), approximate, stacks
+
+    async def _spend_stack_budget(
+        self, table: GoroutineTable, parts: dict[Signature, list[int]], first: Sequence[int], budget: int
+    ) -> None:
+        """Read the stacks `next_stack_reads` plans, up to `budget`, a chunk at a time under the stack
+        lock, so that a background refinement and a query never read the same stack twice and a query
+        waits for at most one chunk of the other's reads."""
+        while budget > 0:
+            reads = next_stack_reads(parts, self._stacks, budget=budget, samples=STACK_SAMPLES, first=first)
+            if not reads:
+                return
+            for chunk_start in range(0, len(reads), _STACK_CHUNK):
+                async with self._stack_lock:
+                    for row in reads[chunk_start : chunk_start + _STACK_CHUNK]:
+                        if self._stacks.stack_of(row) >= 0:
+                            continue
+                        self._stacks.assign(row, await self.read_stack(table.ids[row]))
+                        if self._progress is not None and self._stacks.read % 5000 == 0:
+                            self._progress(f"read {self._stacks.read:,} stacks")
+            budget -= len(reads)
+
+    async def _read_stacks(
+        self, table: GoroutineTable, rows: Sequence[int], crash_row: int | None
+    ) -> tuple[dict[Signature, int], bool]:
+        """Read stacks within the budget (goviews.grouping) and resolve the partitions."""
+        parts = partition(table, rows)
+        first = [crash_row] if crash_row is not None else []
+        await self._spend_stack_budget(table, parts, first, self._stack_budget)
+        return resolve_partitions(parts, self._stacks)
+
+    async def _refine_in_background(self, table: GoroutineTable) -> None:
+        """After the listing: read stacks for stack grouping while the user looks at the first answer."""
+        crash_row = table.row_of(self.crashing_id)
+        parts = partition(table, range(len(table)))
+        await self._spend_stack_budget(table, parts, [crash_row] if crash_row is not None else [], self._stack_budget)
+
+    async def _exact(self, table: GoroutineTable, query: GoroutinesQuery) -> GoroutinesPage:
+        rows = filter_rows(table, query.filter)
+        crash_row = table.row_of(self.crashing_id)
+        context = RecordContext(self.crashing_id, await self._now(table.max_wait_since))
+        answer = GoroutinesPage(
+            total=len(rows),
+            total_unfiltered=len(table),
+            crashing=await self._record(table, crash_row, context),
+            goroutines=(),
+            groups=(),
+            total_groups=0,
+            approximate=False,
+        )
+        group_by = query.group_by
+        if group_by is None:
+            shown = page(order_rows(table, rows, crash_row), query.start, query.count)
+            self.last_stats = {"path": "exact"}
+            return attrs.evolve(answer, goroutines=tuple(await self._records(table, shown, context)))
+        resolved: dict[Signature, int] | None = None
+        approximate = False
+        if group_by.kind == "stack":
+            resolved, approximate = await self._read_stacks(table, rows, crash_row)
+        keys = key_function(table, group_by, stacks=self._stacks, resolved=resolved)
+        groups = build_groups(table, rows, keys, crash_row)
+        answer = attrs.evolve(answer, total_groups=len(groups), approximate=approximate)
+        self.last_stats = {"path": "exact", "stacksRead": self._stacks.read}
+
+        async def group_answer(index: int, shown: Sequence[int]) -> GoroutineGroup:
+            group = groups[index]
+            stack = self._stacks.index_of_key(group.key) if group_by.kind == "stack" else -1
+            return await self._group(
+                table, group_by, context, _Members(group.rows, shown, self._stacks, stack),
+                key=group.key, label=group.label, count=group.count, states=group.states,
+                contains_crashing=group.contains_crashing,
+            )  # fmt: skip
+
+        if query.group is not None:
+            index = next((i for i, g in enumerate(groups) if g.key == query.group), None)
+            if index is None:
+                raise UnknownGroup(
+                    f"goroutines: no group has the key {query.group!r} when grouped by "
+                    f"{group_by.wire!r} with this filter (ask for the groups again: the keys of stack "
+                    "groups can change as more stacks are read)"
+                )
+            members = page(groups[index].rows, query.start, query.count)
+            return attrs.evolve(
+                answer,
+                goroutines=tuple(await self._records(table, members, context)),
+                groups=(await group_answer(index, members),),
+            )
+        shown_groups = range(len(groups))[query.start : query.start + query.count]
+        return attrs.evolve(
+            answer,
+            groups=tuple([await group_answer(i, groups[i].rows[: query.member_count]) for i in shown_groups]),
+        )
+
+    async def _group(
+        self,
+        table: GoroutineTable,
+        group_by: GroupBy,
+        context: RecordContext,
+        members: _Members,
+        *,
+        key: str,
+        label: str,
+        count: int,
+        states: dict[str, int],
+        contains_crashing: bool,
+        states_sampled: int | None = None,
+    ) -> GoroutineGroup:
+        representative = members.rows[0] if members.rows else None
+        frames: tuple[GoLocation, ...] = ()
+        if members.stacks is not None and 0 <= members.stack < len(members.stacks.frames):
+            frames = tuple(members.stacks.frames[members.stack])
+        elif representative is not None:
+            frames = tuple(GoLocation(*f) for f in await self.read_stack(table.ids[representative]))
+        return GoroutineGroup(
+            key=key,
+            label=_group_label(group_by, label, frames),
+            count=count,
+            states=dict(states),
+            stack=frames,
+            member_ids=tuple(table.ids[r] for r in members.shown),
+            contains_crashing=contains_crashing,
+            representative=await self._record(table, representative, context),
+            states_sampled=states_sampled,
+        )

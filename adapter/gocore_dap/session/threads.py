@@ -1,0 +1,119 @@
+"""The editor's thread list: the crashing goroutine (or OS thread) first, then user goroutines.
+
+DAP thread ids are goroutine ids; an OS thread that runs no goroutine (a deadlock, an external signal)
+gets an id of its own block (`goviews.presentation.os_thread_dap_id`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import attrs
+
+from gocore_dap.backends.delve.api import Goroutine
+from gocore_dap.core.loaded import LoadedCore
+from gocore_dap.core.stacks import StackOwner
+from gocore_dap.goviews import presentation
+from gocore_dap.goviews.frames import first_user_frame_index
+from gocore_dap.goviews.goroutine_info import wait_minutes
+from gocore_dap.goviews.wait_reasons import WaitReasonTable, goroutine_state
+
+__all__ = ["DEFAULT_MAX_THREADS", "ThreadEntry", "ThreadList", "goroutine_entry", "owner_of"]
+
+# How many goroutines the thread list holds unless the launch configuration says otherwise:
+# editors slow down past about a thousand threads; the Goroutines view serves the rest.
+DEFAULT_MAX_THREADS = 1000
+# Frames read to name an OS thread by what it was doing.
+_THREAD_NAME_DEPTH = 64
+
+Output = Callable[[str], Awaitable[None]]
+
+
+@attrs.frozen
+class ThreadEntry:
+    """One row of the editor's thread list: a goroutine or an OS thread that runs none."""
+
+    dap_id: int
+    name: str
+    goroutine_id: int | None
+    lwp: int | None
+
+
+def owner_of(dap_thread_id: int) -> StackOwner:
+    lwp = presentation.lwp_of_dap_id(dap_thread_id)
+    return StackOwner.thread(lwp) if lwp is not None else StackOwner.goroutine(dap_thread_id)
+
+
+def goroutine_entry(
+    g: Goroutine, wait_reasons: WaitReasonTable, *, crashed: bool, now_ns: int | None = None
+) -> ThreadEntry:
+    """A goroutine named as the runtime's traceback header names it, then where it is."""
+    loc = g.user_current_loc or g.current_loc
+    state = goroutine_state(g.status, g.wait_reason, wait_reasons)
+    minutes = wait_minutes(g.status, g.wait_since, now_ns)
+    if minutes:
+        # As the runtime's header prints it: `[chan receive, 5 minutes]` (nothing under a minute).
+        state += f", {minutes} minutes"
+    name = presentation.goroutine_thread_name(g.id, state, loc.function_name if loc else "", crashed=crashed)
+    return ThreadEntry(dap_id=g.id, name=name, goroutine_id=g.id, lwp=None)
+
+
+class ThreadList:
+    def __init__(self, core: LoadedCore, *, limit: int, hide_system: bool, depth: int, output: Output) -> None:
+        self._core = core
+        self._limit = limit
+        self._hide_system = hide_system
+        self._depth = depth
+        self._output = output
+        self._said_cap = False
+
+    @property
+    def crash_thread_id(self) -> int:
+        """The DAP thread the crash is shown on."""
+        crash = self._core.crash
+        return crash.crashing_goroutine_id or presentation.os_thread_dap_id(crash.crashing_thread_id)
+
+    async def entries(self) -> list[ThreadEntry]:
+        core, crash = self._core, self._core.crash
+        entries = [await self._crash_entry()]
+        goroutines, more = await core.stacks.first_goroutines(self._limit)
+        # The crash time is read only when some goroutine has a wait start to measure from.
+        now_ns = await core.goroutines.crash_time_ns() if any(g.wait_since > 0 for g in goroutines) else None
+        for g in goroutines:
+            if g.id == crash.crashing_goroutine_id:
+                continue
+            if self._hide_system and presentation.is_system_goroutine(g.start_loc.function_name if g.start_loc else ""):
+                continue
+            entries.append(goroutine_entry(g, core.wait_reasons, crashed=False, now_ns=now_ns))
+        if more and not self._said_cap:
+            self._said_cap = True
+            await self._output(
+                f"gocore-dap: this core has more than {self._limit} goroutines. The thread list shows the crashing "
+                f"one and the first {len(entries) - 1} user goroutines; the Goroutines view (the 'goroutines' "
+                "request) lists, filters and groups all of them, and every goroutine's stack can still be read. "
+                "Raise the launch attribute 'maxThreads' to list more here.\n"
+            )
+        return entries
+
+    async def _crash_entry(self) -> ThreadEntry:
+        crash, stacks = self._core.crash, self._core.stacks
+        crashed_g = crash.crashing_goroutine_id
+        if crashed_g:
+            # Named after its first user frame on our own stack: Delve's user location stops at the
+            # signal frames when the crash came from C code.
+            frames = await stacks.stack(StackOwner.goroutine(crashed_g), self._depth)
+            user = first_user_frame_index([f.location.function_name for f in frames])
+            function = frames[user].location.function_name if user is not None else ""
+            name = presentation.goroutine_thread_name(
+                crashed_g, crash.goroutine_state or "running", function, crashed=True
+            )
+            return ThreadEntry(dap_id=crashed_g, name=name, goroutine_id=crashed_g, lwp=None)
+        lwp = crash.crashing_thread_id
+        frames = await stacks.stack(StackOwner.thread(lwp), _THREAD_NAME_DEPTH)
+        function = presentation.thread_headline_function([f.location.function_name for f in frames])
+        return ThreadEntry(
+            dap_id=presentation.os_thread_dap_id(lwp),
+            name=presentation.os_thread_name(lwp, function, crashed=True),
+            goroutine_id=None,
+            lwp=lwp,
+        )
