@@ -21,7 +21,16 @@ from pathlib import Path
 import pytest
 
 from tests.integration.test_bad_inputs_launch import CASES, Files
-from tests.integration.test_faults import compress_zstd, corpus_artifact, dlv_tree, temp_entries
+from tests.integration.test_faults import (
+    INITIALIZE,
+    compress_zstd,
+    corpus_artifact,
+    dlv_tree,
+    error_id,
+    finish,
+    start_adapter,
+    temp_entries,
+)
 from tests.support.dap_client import adapter_command
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
@@ -111,3 +120,23 @@ def test_a_corrupt_compressed_core_leaves_no_partial_file(files: Files, private_
         assert temp_entries(private_tmp) == []
     finally:
         whole.unlink()
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_the_editor_and_the_report_give_the_same_error(name: str, files: Files, private_tmp: Path) -> None:
+    """One pipeline opens a core for every front end (core.open.open_core): the same bad files get the same
+    error id and the same message from a launch in the editor and from `gocore-dap report`."""
+    case = CASES[name](files)
+    client = start_adapter(private_tmp)
+    try:
+        client.ok("initialize", INITIALIZE)
+        response = client.request("launch", {"program": str(case.program), "coreFilePath": str(case.core)}, timeout=30)
+    finally:
+        finish(client)
+    assert not response["success"], response
+    launch_id, launch_message = error_id(response), response["message"]
+    done, _, _, _ = run_report(private_tmp, case.program, case.core)
+    assert done.returncode == EXIT_INPUT, done.stderr
+    assert launch_id == case.error_id
+    # `gocore-dap report: <what> (error NNNN): <the message the editor shows>`
+    assert f"(error {launch_id}): {launch_message}" in done.stderr, (launch_message, done.stderr)

@@ -683,6 +683,29 @@ class StoppedEventBody:
 
 
 @attrs.frozen
+class ProgressStartEventBody:
+    progress_id: str
+    title: str
+    request_id: int | None = None
+    cancellable: bool | None = None
+    message: str | None = None
+    percentage: float | None = None
+
+
+@attrs.frozen
+class ProgressUpdateEventBody:
+    progress_id: str
+    message: str | None = None
+    percentage: float | None = None
+
+
+@attrs.frozen
+class ProgressEndEventBody:
+    progress_id: str
+    message: str | None = None
+
+
+@attrs.frozen
 class OutputEventBody:
     output: str
     category: str | None = None  # "console" | "important" | "stdout" | "stderr" | "telemetry"

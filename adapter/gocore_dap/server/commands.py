@@ -25,6 +25,17 @@ if TYPE_CHECKING:
 __all__ = ["Command", "CommandSet", "RequestContext", "capabilities_of", "merge"]
 
 AfterFn = Callable[[], Awaitable[None]]
+# Reports a request's progress: (message, percentage or None); see DapConnection's progress.
+ProgressFn = Callable[[str, float | None], Awaitable[None]]
+
+
+async def _no_progress(message: str, percentage: float | None = None) -> None:
+    return None
+
+
+def _no_cancel(request_id: int | None, progress_id: str | None) -> None:
+    return None
+
 
 # The capability that says a client may send a command (DAP's `supports<Command>Request` and the like).
 _COMMAND_CAPABILITY: Mapping[str, str] = {
@@ -51,6 +62,10 @@ class RequestContext:
     seq: int
     command: str
     capabilities: m.GoCapabilities = attrs.field(factory=m.GoCapabilities)
+    # Cancels another request being served (DAP `cancel`), by its seq or progress id.
+    cancel: Callable[[int | None, str | None], None] = _no_cancel
+    # Starts a progress of this request titled so; shown only to clients that support progress.
+    progress: Callable[[str], ProgressFn] = lambda title: _no_progress
     after_response: list[AfterFn] = attrs.field(factory=list)
     end_connection: bool = False
 

@@ -1,32 +1,50 @@
-"""One DAP connection: frames in, requests dispatched in order, responses and events out.
+"""One DAP connection: frames in, requests served concurrently, responses and events out.
 
-Every request gets exactly one response, in the order the requests came. A handler that raises
-anything becomes an error response (with the error-id table's message); nothing a client sends
-can end the process, and nothing but DAP is ever written to the output.
+Every request gets exactly one response. A handler that raises anything becomes an error response
+(with the error-id table's message); nothing a client sends can end the process, and nothing but DAP
+is ever written to the output.
 
-Reading goes on while a request is being served, so that the end of the session is acted on at
-once even when Delve is slow to answer (or hung, up to its `dlvTimeout`):
-- a `disconnect` or `terminate` cancels the request in progress and the requests queued before
-  it (each answered with DAP's `cancelled` error), then runs;
-- the end of the client's stream cancels the request in progress and drops the queued ones (no
-  one is left to read their answers), except a queued `disconnect` / `terminate`; then the
-  session ends and Delve with it.
+Requests that only read the core are served concurrently, so a slow one (a goroutine listing of a
+big core) never delays a quick one (the crashing thread's `stackTrace`); their responses go out as they
+are ready, each naming its request. Requests that change the session (`initialize`, `launch`,
+`configurationDone`, `disconnect`, `terminate`) run alone: every request read before them is answered
+first, and none read after them starts before they are answered (with what must follow their response
+on the wire, such as the `initialized` and `stopped` events).
+
+Reading goes on while requests are served, so that cancellation and the end of the session are acted on
+at once even when Delve is slow to answer (or hung, up to its `dlvTimeout`):
+- `cancel` cancels the request it names (by `requestId`, or by the `progressId` of its progress), which
+  answers with DAP's `cancelled` error;
+- a `disconnect` or `terminate` cancels every request under way and those queued before it (each
+  answered `cancelled`), then runs;
+- the end of the client's stream cancels every request under way and drops the queued ones (no one is
+  left to read their answers), except a queued `disconnect` / `terminate`; then the session ends and
+  Delve with it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
+
+import attrs
 
 from gocore_dap.errors import ErrorId, GocoreError
 from gocore_dap.protocol.converter import from_wire
 from gocore_dap.protocol.errors import ProtocolArgumentError, error_message
 from gocore_dap.protocol.messages import make_event, make_response
-from gocore_dap.protocol.models import ErrorResponseBody, OutputEventBody
-from gocore_dap.server.commands import Command, RequestContext, capabilities_of
+from gocore_dap.protocol.models import (
+    ErrorResponseBody,
+    OutputEventBody,
+    ProgressEndEventBody,
+    ProgressStartEventBody,
+    ProgressUpdateEventBody,
+)
+from gocore_dap.server.commands import Command, ProgressFn, RequestContext, capabilities_of
 from gocore_dap.server.handlers import COMMANDS
 from gocore_dap.session.session import CoreSession
 from gocore_dap.transport.dap_framing import DapReader, EndOfStream, FramingError, NeedData, encode_message
@@ -38,7 +56,9 @@ ReadFn = Callable[[], Awaitable[bytes]]
 
 # Requests that end the session: they do not wait behind a slow request.
 SESSION_ENDING: Final = frozenset({"disconnect", "terminate"})
-# Messages read ahead of the one being served. Bounds memory when a client floods a busy adapter:
+# Requests that change the session's state: they run alone (see the module docstring).
+RUN_ALONE: Final = SESSION_ENDING | frozenset({"initialize", "launch", "attach", "configurationDone"})
+# Messages read ahead of the ones being served. Bounds memory when a client floods a busy adapter:
 # reading pauses until the queue has room.
 _READ_AHEAD: Final = 64
 
@@ -52,6 +72,20 @@ def _is_seq(value: object) -> bool:
 
 def _ends_session(message: dict[str, Any]) -> bool:
     return message.get("type") == "request" and message.get("command") in SESSION_ENDING
+
+
+@attrs.define
+class _Flight:
+    """A request being served: the task running its handler, and whether the client cancelled it."""
+
+    command: str
+    handler: asyncio.Task[Any]
+    cancelled_by_client: bool = False
+    # Its progress ids (for `cancel` by progressId), those whose progressStart went out, and whether it
+    # has been answered (progress after that is not shown).
+    progress_ids: list[str] = attrs.field(factory=list)
+    progress_started: list[str] = attrs.field(factory=list)
+    answered: bool = False
 
 
 class DapConnection:
@@ -69,10 +103,11 @@ class DapConnection:
         # Session-ending requests read but not yet served: requests queued ahead of them are
         # answered `cancelled` instead of being run.
         self._endings_queued = 0
-        # The request being served, for the reader to cancel.
-        self._current: asyncio.Task[Any] | None = None
-        self._current_command = ""
-        self._cancelled_by_client = False
+        # Requests being served, by seq, for `cancel` and the end of the session.
+        self._flights: dict[int, _Flight] = {}
+        # Tasks serving concurrent requests (their handler, then their response).
+        self._serving: set[asyncio.Task[None]] = set()
+        self._progress_ids = itertools.count(1)
 
     async def run(self) -> None:
         """Serve until the client disconnects or its stream ends; Delve is ended either way."""
@@ -90,12 +125,15 @@ class DapConnection:
                         await self._framing_error(item)
                     continue
                 await self._serve(item)
+            await self._wait_for_requests()
         finally:
             reading.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await reading
-            if self._current is not None:
-                self._current.cancel()
+            for task in list(self._serving):
+                task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.gather(*self._serving, return_exceptions=True)
             with contextlib.suppress(Exception):
                 await self.session.close()
 
@@ -117,24 +155,33 @@ class DapConnection:
                     break
                 if isinstance(item, dict) and _ends_session(item):
                     self._endings_queued += 1
-                    self._cancel_current()
+                    self._cancel_all()
                 await self._inbox.put(item)
         finally:
             self._stream_ended = True
             # Nobody is left to read an answer: stop waiting for Delve.
-            self._cancel_current()
+            self._cancel_all()
             with contextlib.suppress(asyncio.QueueFull):
                 self._inbox.put_nowait(None)
 
-    def _cancel_current(self) -> None:
+    def _cancel_all(self) -> None:
+        for flight in list(self._flights.values()):
+            self._cancel(flight)
+
+    def _cancel(self, flight: _Flight) -> None:
         # Once per request, and never a disconnect or terminate: a second cancellation could cut
         # short the cleanup of the first, and ending Delve is what those requests are for.
-        if self._current is None or self._current.done() or self._cancelled_by_client:
+        if flight.handler.done() or flight.cancelled_by_client or flight.command in SESSION_ENDING:
             return
-        if self._current_command in SESSION_ENDING:
-            return
-        self._cancelled_by_client = True
-        self._current.cancel()
+        flight.cancelled_by_client = True
+        flight.handler.cancel()
+
+    def cancel_request(self, request_id: int | None, progress_id: str | None) -> None:
+        """DAP `cancel`: the request named by its seq or by one of its progress ids (unknown or finished
+        ones are ignored, as DAP allows)."""
+        for seq, flight in list(self._flights.items()):
+            if (request_id is not None and seq == request_id) or (progress_id and progress_id in flight.progress_ids):
+                self._cancel(flight)
 
     # -- serving -----------------------------------------------------------------------------
 
@@ -151,7 +198,18 @@ class DapConnection:
                 assert isinstance(seq, int)
                 await self._respond(seq, name, success=False, error=GocoreError(ErrorId.CANCELLED))
                 return
-        await self._handle(message)
+        if message.get("type") == "request" and message.get("command") in RUN_ALONE:
+            await self._wait_for_requests()
+            await self._handle(message)
+            return
+        task = asyncio.create_task(self._handle(message))
+        self._serving.add(task)
+        task.add_done_callback(self._serving.discard)
+
+    async def _wait_for_requests(self) -> None:
+        """Until every request being served has been answered."""
+        while self._serving:
+            await asyncio.gather(*list(self._serving), return_exceptions=True)
 
     async def _handle(self, message: dict[str, Any]) -> None:
         if message.get("type") != "request":
@@ -165,14 +223,17 @@ class DapConnection:
             )
             return
         assert isinstance(seq, int)
-        ctx = RequestContext(seq=seq, command=name, capabilities=self._capabilities)
+        ctx = RequestContext(
+            seq=seq, command=name, capabilities=self._capabilities, cancel=self.cancel_request,
+            progress=lambda title: self._start_progress(seq, title),
+        )  # fmt: skip
         handler = asyncio.ensure_future(self._dispatch(self._commands.get(name), message, ctx))
-        self._current, self._current_command, self._cancelled_by_client = handler, name, False
+        flight = self._flights[seq] = _Flight(name, handler)
         try:
             body = await handler
         except asyncio.CancelledError:
             me = asyncio.current_task()
-            if (me is not None and me.cancelling()) or not self._cancelled_by_client:
+            if (me is not None and me.cancelling()) or not flight.cancelled_by_client:
                 raise  # the connection itself is being cancelled
             await self._respond(seq, name, success=False, error=GocoreError(ErrorId.CANCELLED))
             return
@@ -185,7 +246,11 @@ class DapConnection:
             await self._respond(seq, name, success=False, error=_internal_error(name, exc))
             return
         finally:
-            self._current, self._current_command = None, ""
+            if self._flights.get(seq) is flight:
+                del self._flights[seq]
+            flight.answered = True
+            for progress_id in flight.progress_started:
+                await self._send_event("progressEnd", ProgressEndEventBody(progress_id=progress_id))
         await self._respond(seq, name, body=body)
         for after in ctx.after_response:
             try:
@@ -218,6 +283,39 @@ class DapConnection:
             )
             return
         await self._send_output(f"gocore-dap: dropped a malformed message: {error.message}\n")
+
+    # -- progress ----------------------------------------------------------------------------
+
+    def _start_progress(self, seq: int, title: str) -> ProgressFn:
+        """Progress of request `seq` as DAP progress events when the client shows them (else nothing):
+        returns `update(message, percentage)`; the end is sent when the request is answered."""
+        client = self.session.client
+        if client is None or not client.supports_progress_reporting or seq not in self._flights:
+            return _quiet_progress
+        progress_id = f"gocore-dap-{next(self._progress_ids)}"
+        flight = self._flights[seq]
+        flight.progress_ids.append(progress_id)
+
+        async def update(message: str, percentage: float | None = None) -> None:
+            if flight.answered:
+                return  # its progress has ended with the response
+            pct = None if percentage is None else max(0.0, min(100.0, percentage))
+            if progress_id not in flight.progress_started:
+                flight.progress_started.append(progress_id)
+                await self._send_event(
+                    "progressStart",
+                    ProgressStartEventBody(
+                        progress_id=progress_id, title=title, request_id=seq, cancellable=True,
+                        message=message or None, percentage=pct,
+                    ),
+                )  # fmt: skip
+                return
+            await self._send_event(
+                "progressUpdate",
+                ProgressUpdateEventBody(progress_id=progress_id, message=message or None, percentage=pct),
+            )
+
+        return update
 
     # -- writing -----------------------------------------------------------------------------
 
@@ -276,6 +374,10 @@ class DapConnection:
             except (ConnectionError, OSError):
                 # The client is gone; the read side will see EOF and end the session.
                 self._closing = True
+
+
+async def _quiet_progress(message: str, percentage: float | None = None) -> None:
+    return None
 
 
 def _internal_error(command: str, exc: BaseException) -> GocoreError:

@@ -43,3 +43,9 @@ async def disconnect(session: CoreSession, args: m.DisconnectArguments, ctx: Req
 @commands.command("terminate", m.TerminateArguments)
 async def terminate(session: CoreSession, args: m.TerminateArguments, ctx: RequestContext) -> None:
     await session.terminate()
+
+
+@commands.command("cancel", m.CancelArguments)
+async def cancel(session: CoreSession, args: m.CancelArguments, ctx: RequestContext) -> None:
+    # The cancelled request answers for itself (with DAP's `cancelled` error); this one just succeeds.
+    ctx.cancel(args.request_id, args.progress_id)
