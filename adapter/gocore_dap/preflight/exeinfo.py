@@ -6,13 +6,14 @@
 from __future__ import annotations
 
 import mmap
+import struct
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Final
 
 import attrs
 
-from gocore_dap.goviews.build_info import parse_buildinfo_section
+from gocore_dap.goviews.build_info import BuildInfo, parse_buildinfo_section, parse_modinfo
 from gocore_dap.preflight.elf import (
     ET_DYN,
     GO_BUILDINFO_MAGIC,
@@ -46,6 +47,10 @@ class ExeInfo:
     separate_debug_file: Path | None
     # ELF header + program header table, compared with the copy in the core.
     header_bytes: bytes
+    # .gnu_debuglink: the separate debug file's name and the CRC-32 of its contents.
+    debuglink: tuple[str, int] | None = None
+    # The module build info (Go 1.18+ layout), for source paths and the crash card.
+    build_info: BuildInfo | None = None
 
     @property
     def is_pie(self) -> bool:
@@ -97,17 +102,20 @@ def read_exe_info(path: Path, debug_dir: Path = DEBUG_BUILD_ID_DIR) -> ExeInfo:
         ids = ids.merged(scan_build_id_notes(elf.read_at(0, 4096)))
 
         go_version: str | None = None
+        build_info: BuildInfo | None = None
         buildinfo = elf.section(".go.buildinfo")
         if buildinfo is not None:
             is_go = True
-            go_version = _parse_buildinfo_version(elf.read_at(buildinfo.offset, min(buildinfo.size, 4096)))
+            build_info = _parse_build_info(elf.read_at(buildinfo.offset, min(buildinfo.size, 1 << 20)))
         else:
             blob = _find_buildinfo_blob(elf, loads)
             is_go = blob is not None or bool(names & {".gopclntab", ".data.rel.ro.gopclntab"})
             if blob is not None:
-                go_version = _parse_buildinfo_version(blob)
+                build_info = _parse_build_info(blob)
             if not is_go:
                 is_go = _strtab_has(elf, b"\0runtime.buildVersion\0")
+        if build_info is not None:
+            go_version = build_info.go_version or None
 
         has_dwarf = bool(names & {".debug_info", ".zdebug_info"})
         separate = None
@@ -127,6 +135,8 @@ def read_exe_info(path: Path, debug_dir: Path = DEBUG_BUILD_ID_DIR) -> ExeInfo:
             has_symtab=".symtab" in names,
             separate_debug_file=separate,
             header_bytes=elf.read_at(0, 64) + elf.read_at(h.e_phoff, table_size),
+            debuglink=_read_debuglink(elf),
+            build_info=build_info,
         )
 
 
@@ -145,13 +155,30 @@ def _find_buildinfo_blob(elf: ElfFile, loads: Sequence[Segment]) -> bytes | None
     return None
 
 
-def _parse_buildinfo_version(blob: bytes) -> str | None:
-    """Go version from a Go 1.18+ build info blob; None for older layouts or a damaged blob."""
+def _parse_build_info(blob: bytes) -> BuildInfo | None:
+    """The build info of a Go 1.18+ blob; None for older layouts or a damaged blob."""
     try:
         parsed = parse_buildinfo_section(blob)
     except (ValueError, IndexError):
         return None
-    return (parsed[0] or None) if parsed else None
+    if parsed is None:
+        return None
+    version, modinfo = parsed
+    return parse_modinfo(modinfo, version)
+
+
+def _read_debuglink(elf: ElfFile) -> tuple[str, int] | None:
+    """(file name, CRC-32) of .gnu_debuglink: the name, NUL-padded to 4 bytes, then the CRC."""
+    section = elf.section(".gnu_debuglink")
+    if section is None or section.sh_type == SHT_NOBITS or not 5 <= section.size <= 4096:
+        return None
+    raw = elf.read_at(section.offset, section.size)
+    end = raw.find(b"\0")
+    if end <= 0 or len(raw) < ((end + 4) & ~3) + 4:
+        return None
+    crc_at = (end + 4) & ~3
+    (crc,) = struct.unpack_from("<I" if elf.header.little_endian else ">I", raw, crc_at)
+    return raw[:end].decode("utf-8", "replace"), crc
 
 
 def _strtab_has(elf: ElfFile, needle: bytes) -> bool:
