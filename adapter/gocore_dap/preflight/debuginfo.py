@@ -444,7 +444,19 @@ def _download(url: str, build_id: str, dest: Path, timeout: float, progress: Pro
     except OSError as exc:
         return f"not asked: the cache directory {dest.parent} cannot be created ({exc.strerror or exc})"
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        response = urllib.request.urlopen(request, timeout=timeout)
+    except urllib.error.HTTPError as exc:
+        return f"HTTP {exc.code} {exc.reason}" + (" (it does not have this build)" if exc.code == 404 else "")
+    except urllib.error.URLError as exc:
+        if isinstance(exc.reason, TimeoutError):
+            return f"no answer within {timeout:g} s"
+        return f"unreachable ({getattr(exc.reason, 'strerror', None) or exc.reason})"
+    except TimeoutError:
+        return f"no answer within {timeout:g} s"
+    except OSError as exc:
+        return f"failed ({exc.strerror or exc})"
+    try:
+        with response:
             total = int(response.headers.get("Content-Length") or 0) or None
             if total is not None and total > _MAX_DOWNLOAD:
                 return f"answered with {total:,} bytes, too large for debug information"
@@ -458,17 +470,10 @@ def _download(url: str, build_id: str, dest: Path, timeout: float, progress: Pro
             finally:
                 with contextlib.suppress(OSError):
                     os.unlink(scratch)
-    except urllib.error.HTTPError as exc:
-        return f"HTTP {exc.code} {exc.reason}" + (" (it does not have this build)" if exc.code == 404 else "")
-    except urllib.error.URLError as exc:
-        reason = exc.reason
-        if isinstance(reason, TimeoutError):
-            return f"no answer within {timeout:g} s"
-        return f"unreachable ({getattr(reason, 'strerror', None) or reason})"
     except TimeoutError:
-        return f"stopped answering (no data for {timeout:g} s)"
+        return f"stopped sending (no data for {timeout:g} s)"
     except OSError as exc:
-        return f"failed ({exc.strerror or exc})"
+        return f"failed while sending ({exc.strerror or exc})"
     return "found"
 
 

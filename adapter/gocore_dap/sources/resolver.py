@@ -577,30 +577,29 @@ class SourceResolver:
             return None
         return candidates[0] if candidates else None
 
-    def _binary_candidates(self, local: str) -> Iterable[str]:
+    def _binary_candidates(self, local: str) -> list[str]:
+        """Binary paths a local file may have, the most specific directory's first (a replaced module
+        inside the main module's folder is that module's, not the main module's)."""
         trimmed = self.build_info.trimpath
-        # The main module.
+        ranked: list[tuple[int, list[str]]] = []
         for root in self._main_roots():
             prefix = str(root) + "/"
             if local.startswith(prefix):
                 rel = local[len(prefix) :]
                 if trimmed:
+                    names = [f"{self.main_module}/{rel}"]
                     version = self.build_info.main_module_version
-                    yield f"{self.main_module}/{rel}"
                     if version and version != "(devel)":
-                        yield f"{self.main_module}@{version}/{rel}"
+                        names.append(f"{self.main_module}@{version}/{rel}")
                 else:
-                    yield f"{self._orig_main_root}/{rel}" if self._orig_main_root else local
-        # The standard library of the build's release.
+                    names = [f"{self._orig_main_root}/{rel}" if self._orig_main_root else local]
+                ranked.append((len(prefix), names))
         if self.release is not None:
             src = self._stdlib_src(self.release)
             if src is not None and local.startswith(str(src) + "/"):
                 rel = local[len(str(src)) + 1 :]
-                if trimmed:
-                    yield rel
-                else:
-                    yield f"{self._orig_goroot or src.parent}/src/{rel}"
-        # Dependencies in the module cache, replaced ones in their directories.
+                name = rel if trimmed else f"{self._orig_goroot or src.parent}/src/{rel}"
+                ranked.append((len(str(src)) + 1, [name]))
         modcache = self._modcache()
         for module, version in self._deps.items():
             for directory in self._dependency_dirs(module, version, modcache):
@@ -608,13 +607,15 @@ class SourceResolver:
                 if local.startswith(prefix):
                     rel = local[len(prefix) :]
                     if trimmed:
-                        yield f"{module}@{version}/{rel}"
+                        names = [f"{module}@{version}/{rel}"]
                     else:
-                        yield local
-                        yield from self._binary_files_ending(f"/{escape_module_path(module)}@{version}/{rel}")
+                        tail = f"/{escape_module_path(module)}@{escape_module_path(version)}/{rel}"
+                        names = [local, *self._binary_files_ending(tail)]
+                    ranked.append((len(prefix), names))
+        out = [name for _, names in sorted(ranked, key=lambda item: -item[0]) for name in names]
         if not trimmed:
-            yield local
-        yield from self._binary_files_ending("/" + "/".join(local.split("/")[-2:]))
+            out.append(local)
+        return out + self._binary_files_ending("/" + "/".join(local.split("/")[-2:]))
 
     def _dependency_dirs(self, module: str, version: str, modcache: Path | None) -> list[Path]:
         dirs = []
@@ -628,7 +629,7 @@ class SourceResolver:
             dirs.append(Path(modcache) / f"{escape_module_path(module)}@{escape_module_path(version)}")
         return dirs
 
-    def _binary_files_ending(self, tail: str) -> Iterable[str]:
+    def _binary_files_ending(self, tail: str) -> list[str]:
         return [f for f in self._binary_files if f.endswith(tail)]
 
 
