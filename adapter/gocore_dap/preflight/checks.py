@@ -804,7 +804,7 @@ def _check_go(
         f"The Go program '{path}'{version} has no DWARF debug information: {how}, and Delve needs DWARF "
         "to map the core to functions, lines and variables. "
         + describe_not_found(exe, search, options)
-        + " Otherwise build without -s and -w (-trimpath is fine), e.g. `go build -o NAME .`; to ship a "
+        + " Otherwise build without -ldflags='-s -w' (-trimpath is fine), e.g. `go build -o NAME .`; to ship a "
         "small binary, strip a copy after the build and keep the unstripped one for debugging (strip "
         "keeps the build ID, so cores of the stripped copy still match it). A core can only be debugged "
         "with the binary that crashed or an unstripped original of it.",

@@ -294,7 +294,8 @@ def _search_directories(exe: ExeInfo, options: DebugInfoOptions, looked: list[Lo
     """The first verified debug file in the directories, in the order of the module's docstring."""
     gnu = exe.build_ids.gnu
     link = exe.debuglink
-    program_dir = exe.path.resolve().parent if exe.path.is_absolute() else exe.path.absolute().parent
+    # As Delve does: the directory of the path given, symlinks not resolved.
+    program_dir = exe.path.absolute().parent
 
     def by_build_id(directory: Path) -> list[Path]:
         if gnu is None or len(gnu) <= 2:
