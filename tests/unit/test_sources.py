@@ -512,3 +512,20 @@ def test_resolver_is_thread_safe(machine: Machine) -> None:
     with ThreadPoolExecutor(8) as pool:
         results = list(pool.map(run, paths))
     assert None not in results and len(set(results)) == 3
+
+
+def test_prepare_does_the_one_time_work(machine: Machine) -> None:
+    calls: list[str] = []
+
+    class CountingGo(FakeGo):
+        def env(self) -> GoEnv:
+            calls.append("env")
+            return super().env()
+
+    r = resolver(machine, build_info("go1.25.0"), go=CountingGo(machine))
+    r.prepare()
+    assert r._stdlib_dir == machine.toolchain_src("go1.25.0")
+    before = len(calls)
+    assert r.to_local("runtime/proc.go").path is not None
+    assert r.to_local("example.com/svc/main.go").path is not None
+    assert r._finder._index is not None and len(calls) == before  # nothing left to look up

@@ -137,6 +137,15 @@ class SourceResolver:
     def main_module(self) -> str:
         return self.build_info.main_module_path
 
+    def prepare(self) -> None:
+        """Do the one-time work now (`go env`, indexing the workspace's go.mod files, finding the Go release's
+        sources): a caller may run it in a thread while Delve starts, so that the first frames answer at once."""
+        with self._lock:
+            self.go.env()
+            self._main_roots()
+            if self.release is not None:
+                self._stdlib_src(self.release)
+
     def to_local(self, path: str, function: str | None = None) -> Resolved:
         """The local file for a path named in the binary (a frame's file). ``function`` (the frame's
         function name) helps to place the main module of a non-trimpath build from another machine."""
