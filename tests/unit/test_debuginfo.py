@@ -363,7 +363,9 @@ def test_handoff_config_for_delve(layout: Layout, tmp_path: Path, monkeypatch: p
     monkeypatch.setattr(config, "old_delve_config", lambda: None)
     home = tmp_path / "xdg"
     home.mkdir()
-    env = delve_debug_info_env(home, layout.debug, layout.program, gnu_build_id=GNU_ID, debuglink="server.debug")
+    env = delve_debug_info_env(
+        home, layout.debug, layout.program, gnu_build_id=GNU_ID, debuglink="server.debug", extra_directories=()
+    )
     assert env == {"XDG_CONFIG_HOME": str(home)}
     text = (home / "dlv" / "config.yml").read_text()
     assert text == f'debug-info-directories: ["{home / "debug"}"]\n'
@@ -384,3 +386,15 @@ def test_handoff_refuses_when_delve_would_move_the_users_config(
     monkeypatch.setattr(config, "old_delve_config", lambda: old)
     with pytest.raises(config.DebugInfoHandoffError, match=r"mv .*\.dlv/config\.yml ~/\.config/dlv/"):
         delve_debug_info_env(tmp_path, layout.debug, layout.program, gnu_build_id=GNU_ID)
+
+
+def test_the_users_own_debug_directories_are_kept(tmp_path: Path) -> None:
+    from gocore_dap.backends.delve.debuginfo_config import user_debug_info_directories
+
+    config = tmp_path / "dlv" / "config.yml"
+    config.parent.mkdir()
+    config.write_text('# comment\ndebug-info-directories: ["/usr/lib/debug/.build-id", "/opt/syms"]\n')
+    assert user_debug_info_directories({"XDG_CONFIG_HOME": str(tmp_path)}) == ["/usr/lib/debug/.build-id", "/opt/syms"]
+    config.write_text("debug-info-directories:\n  - /opt/a\n  - '/opt/b'\nsubstitute-path:\n  - {from: /x, to: /y}\n")
+    assert user_debug_info_directories({"XDG_CONFIG_HOME": str(tmp_path)}) == ["/opt/a", "/opt/b"]
+    assert user_debug_info_directories({"XDG_CONFIG_HOME": str(tmp_path / "none")}) == []

@@ -17,12 +17,18 @@ from __future__ import annotations
 import json
 import os
 import pwd
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Final
 
 from gocore_dap.backends.delve.errors import BackendError
 
-__all__ = ["DebugInfoHandoffError", "delve_debug_info_env", "old_delve_config"]
+__all__ = ["DebugInfoHandoffError", "delve_debug_info_env", "old_delve_config", "user_debug_info_directories"]
+
+# Delve's default, kept so that the shared libraries of a cgo program still find their system debug info.
+DELVE_DEFAULT_DIRECTORIES: Final = ("/usr/lib/debug/.build-id",)
+_KEY_RE: Final = re.compile(r"^debug-info-directories:[ \t]*(.*)$", re.MULTILINE)
 
 
 class DebugInfoHandoffError(BackendError):
@@ -44,6 +50,31 @@ def old_delve_config() -> Path | None:
     return old if old.exists() else None
 
 
+def user_debug_info_directories(environ: Mapping[str, str] | None = None) -> list[str]:
+    """`debug-info-directories` of the user's own Delve config (a flow or block list of plain paths), so
+    that the private config keeps them; [] when there is none or it cannot be read."""
+    env = os.environ if environ is None else environ
+    base = Path(env["XDG_CONFIG_HOME"]) if env.get("XDG_CONFIG_HOME") else Path.home() / ".config"
+    try:
+        text = (base / "dlv" / "config.yml").read_text(encoding="utf-8")
+    except (OSError, RuntimeError):
+        return []
+    match = _KEY_RE.search(text)
+    if match is None:
+        return []
+    value = match.group(1).split(" #", 1)[0].strip()
+    if value.startswith("["):
+        items = value.strip("[]").split(",")
+    else:  # a block list: the "- item" lines right after the key
+        items = []
+        for line in text[match.end() :].splitlines()[1:]:
+            item = re.match(r"^\s*-\s+(.+)$", line)
+            if item is None:
+                break
+            items.append(item.group(1))
+    return [i.strip().strip("\"'") for i in items if i.strip().strip("\"'")]
+
+
 def delve_debug_info_env(
     config_home: Path,
     debug_file: Path,
@@ -51,11 +82,13 @@ def delve_debug_info_env(
     *,
     gnu_build_id: str | None,
     debuglink: str | None = None,
-    extra_directories: Sequence[Path] = (),
+    extra_directories: Sequence[Path | str] | None = None,
 ) -> dict[str, str]:
     """Prepare `config_home` (a private, empty directory the caller owns and removes after Delve
     ends) so that Delve opening `program` reads DWARF from `debug_file`; return the environment
     variables to add to that one Delve process (`DelveProcess.start(..., extra_env=...)`).
+    The config also lists `extra_directories` (default: the user's own Delve setting, else Delve's
+    default), where Delve looks for the debug info of shared libraries.
 
     Raises DebugInfoHandoffError when it cannot be done safely (see :func:`old_delve_config`).
     """
@@ -79,6 +112,8 @@ def delve_debug_info_env(
         if name.is_symlink() or name.exists():
             name.unlink()
         name.symlink_to(target)
+    if extra_directories is None:
+        extra_directories = user_debug_info_directories() or list(DELVE_DEFAULT_DIRECTORIES)
     directories = [str(links), *(str(d) for d in extra_directories)]
     (config_home / "dlv").mkdir(parents=True, exist_ok=True)
     # A flow sequence of JSON strings is valid YAML, quoting included.
