@@ -67,7 +67,7 @@ def build_id_dir(root: Path, gnu: str, debug_file: Path) -> Path:
     return root
 
 
-async def _crash_stack(result: PreflightResult, config_home: Path) -> list[tuple[str, str, int]]:
+async def _crash_stack(result: PreflightResult, config_home: Path, dlv: Path) -> list[tuple[str, str, int]]:
     """(function, file, line) of the crashing goroutine, as the Delve the adapter would start reads them."""
     info = result.debug_info
     assert info is not None
@@ -80,7 +80,6 @@ async def _crash_stack(result: PreflightResult, config_home: Path) -> list[tuple
             gnu_build_id=info.gnu_build_id,
             debuglink=result.exe_info.debuglink[0] if result.exe_info and result.exe_info.debuglink else None,
         )
-    dlv = Path(__file__).resolve().parents[2] / ".tools" / "bin" / "dlv"
     process = await DelveProcess.start(dlv, info.delve_program, result.core_for_delve, extra_env=env)
     try:
         assert process.rpc is not None
@@ -95,9 +94,9 @@ async def _crash_stack(result: PreflightResult, config_home: Path) -> list[tuple
         await process.close()
 
 
-def assert_delve_sees_the_crash(result: PreflightResult, artifact: CrashArtifact, config_home: Path) -> None:
+def assert_delve_sees_the_crash(result: PreflightResult, artifact: CrashArtifact, config_home: Path, dlv: Path) -> None:
     assert result.ok, [str(i) for i in result.issues]
-    frames = asyncio.run(_crash_stack(result, config_home))
+    frames = asyncio.run(_crash_stack(result, config_home, dlv))
     crashing = parse_traceback(artifact.stderr_text()).crashing_goroutine()
     assert crashing is not None
     expected = [(f.function, f.file, f.line) for f in crashing.frames if not is_runtime_internal(f.function)]
@@ -144,12 +143,11 @@ def test_stripped_without_debug_info_is_refused_saying_where_it_looked(split: Cr
         assert words in message, words
 
 
-def test_without_the_handoff_delve_cannot_read_the_core(split: CrashArtifact) -> None:
+def test_without_the_handoff_delve_cannot_read_the_core(split: CrashArtifact, dlv_path: Path) -> None:
     """Why the hand-off exists: Delve alone does not look where the debug file is."""
 
     async def goroutines() -> str:
-        dlv = Path(__file__).resolve().parents[2] / ".tools" / "bin" / "dlv"
-        process = await DelveProcess.start(dlv, split.binary, split.core)
+        process = await DelveProcess.start(dlv_path, split.binary, split.core)
         try:
             assert process.rpc is not None
             try:
@@ -175,40 +173,40 @@ def test_ldflags_s_w_is_refused_unless_given(tmp_path: Path) -> None:
 # --- the three ways --------------------------------------------------------------------------------------------
 
 
-def test_debug_directory_with_the_build_id_layout(split: CrashArtifact, tmp_path: Path) -> None:
+def test_debug_directory_with_the_build_id_layout(split: CrashArtifact, tmp_path: Path, dlv_path: Path) -> None:
     assert split.debug_file is not None
     gnu = read_exe_info(split.binary).build_ids.gnu
     assert gnu is not None
     store = build_id_dir(tmp_path / "debug-store", gnu, split.debug_file)
     result = preflight(split.binary, split.core, debug_options=isolated(directories=(store,)))
     assert result.debug_info is not None and result.debug_info.source == "directory"
-    assert_delve_sees_the_crash(result, split, tmp_path / "xdg")
+    assert_delve_sees_the_crash(result, split, tmp_path / "xdg", dlv_path)
 
 
-def test_debug_directory_with_the_debuglink_name(split: CrashArtifact, tmp_path: Path) -> None:
+def test_debug_directory_with_the_debuglink_name(split: CrashArtifact, tmp_path: Path, dlv_path: Path) -> None:
     assert split.debug_file is not None
     flat = tmp_path / "symbols"
     flat.mkdir()
     shutil.copyfile(split.debug_file, flat / "binary.debug")
     result = preflight(split.binary, split.core, debug_options=isolated(directories=(flat,)))
     assert result.debug_info is not None and result.debug_info.file == flat / "binary.debug"
-    assert_delve_sees_the_crash(result, split, tmp_path / "xdg")
+    assert_delve_sees_the_crash(result, split, tmp_path / "xdg", dlv_path)
 
 
-def test_symbol_file_the_unstripped_build(split: CrashArtifact, tmp_path: Path) -> None:
+def test_symbol_file_the_unstripped_build(split: CrashArtifact, tmp_path: Path, dlv_path: Path) -> None:
     unstripped = corpus(split.go_version if split.go_version != corpus().go_version else None)
     assert read_exe_info(unstripped.binary).build_ids == read_exe_info(split.binary).build_ids
     result = preflight(split.binary, split.core, debug_options=isolated(symbol_file=unstripped.binary))
     assert result.debug_info is not None and result.debug_info.delve_program == unstripped.binary
     assert not result.debug_info.needs_handoff
-    assert_delve_sees_the_crash(result, split, tmp_path / "xdg")
+    assert_delve_sees_the_crash(result, split, tmp_path / "xdg", dlv_path)
 
 
-def test_symbol_file_the_debug_file(split: CrashArtifact, tmp_path: Path) -> None:
+def test_symbol_file_the_debug_file(split: CrashArtifact, tmp_path: Path, dlv_path: Path) -> None:
     assert split.debug_file is not None
     result = preflight(split.binary, split.core, debug_options=isolated(symbol_file=split.debug_file))
     assert result.debug_info is not None and result.debug_info.needs_handoff
-    assert_delve_sees_the_crash(result, split, tmp_path / "xdg")
+    assert_delve_sees_the_crash(result, split, tmp_path / "xdg", dlv_path)
 
 
 def test_symbol_file_of_another_build_is_refused(split: CrashArtifact) -> None:
@@ -278,7 +276,11 @@ def debuginfod(split: CrashArtifact, tmp_path_factory: pytest.TempPathFactory) -
 
 
 def test_debuginfod_server(
-    split: CrashArtifact, debuginfod: Debuginfod, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    split: CrashArtifact,
+    debuginfod: Debuginfod,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    dlv_path: Path,
 ) -> None:
     # As users set it: DEBUGINFOD_URLS in the environment (an unreachable server first).
     monkeypatch.setenv("DEBUGINFOD_URLS", f"http://127.0.0.1:{_free_port()} {debuginfod.url}")
@@ -296,7 +298,7 @@ def test_debuginfod_server(
     answers = [(i.where, i.answer) for i in result.debug_search.looked if i.how == "debuginfod"]
     assert answers[0][1].startswith("unreachable") and answers[1] == (debuginfod.url, "found")
     assert any(debuginfod.url in line for line in progress)
-    assert_delve_sees_the_crash(result, split, tmp_path / "xdg")
+    assert_delve_sees_the_crash(result, split, tmp_path / "xdg", dlv_path)
 
 
 def test_debuginfod_without_the_build_is_in_the_refusal(
