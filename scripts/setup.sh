@@ -92,4 +92,10 @@ fi
 "$venv/bin/gocore-dap" install-delve --dest "$tools" >/dev/null ||
   die "installing Delve failed (see above)."
 
+# --- test tools ---------------------------------------------------------------------------------------------
+
+# The split-debug-info tests serve debug files with a real debuginfod on loopback.
+bash "$repo/scripts/setup-debuginfod.sh" ||
+  warn "debuginfod is missing: the split-debug-info tests will skip (and fail under CI=true)."
+
 say "ready in ${SECONDS}s: .venv ($("$venv/bin/python" -c 'import platform; print(platform.python_version())')), $(go env GOVERSION), $tools/dlv"

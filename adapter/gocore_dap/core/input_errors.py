@@ -62,6 +62,9 @@ ISSUE_ERROR_IDS: Final[Mapping[str, ErrorId]] = {
     c.EXE_UNVERIFIED: ErrorId.CORE_MISMATCH,
     c.PROGRAM_NOT_GO: ErrorId.NOT_GO,
     c.PROGRAM_NO_DWARF: ErrorId.NO_DWARF,
+    # The symbol file was to provide the DWARF the program lacks.
+    c.SYMBOL_FILE_MISMATCH: ErrorId.NO_DWARF,
+    c.SYMBOL_FILE_UNUSABLE: ErrorId.NO_DWARF,
 }
 
 _SPECIFIC_FORMAT: Final = "{error}"
@@ -99,7 +102,7 @@ def input_error(result: PreflightResult, issues: Sequence[PreflightIssue] | None
 
 
 def _role_and_path(code: str, result: PreflightResult) -> tuple[str, Path]:
-    if code.startswith("program-") or code in (c.PROGRAM_NOT_GO, c.PROGRAM_NO_DWARF):
+    if code.startswith(("program-", "symbol-file-")) or code in (c.PROGRAM_NOT_GO, c.PROGRAM_NO_DWARF):
         return "program", result.program
     return "core file", result.core
 

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from gocore_dap.corpus.builder import (
+    STRIP_MODES,
     CorpusError,
     CrashArtifact,
     build,
@@ -37,6 +38,7 @@ def _describe(artifact: CrashArtifact) -> dict[str, object]:
         "stdout": str(artifact.stdout),
         "source_dir": str(artifact.source_dir),
         "build_dir": str(artifact.build_dir),
+        "debug_file": str(artifact.debug_file) if artifact.debug_file else None,
     }
 
 
@@ -57,7 +59,8 @@ def _cmd_build(args: argparse.Namespace) -> int:
     for name in names:
         try:
             artifact = build(name, toolchain=args.toolchain, params=params or None,
-                             cache_root=args.cache_root, timeout=args.timeout)
+                             cache_root=args.cache_root, timeout=args.timeout, trimpath=args.trimpath,
+                             strip=args.strip)
         except CorpusError as exc:
             failed += 1
             print(f"{name}: FAILED: {exc}", file=sys.stderr)
@@ -94,6 +97,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     build_parser.add_argument("--cache-root", type=Path,
                               help="cache directory (default <repo>/.cache/corpus)")
     build_parser.add_argument("--json", action="store_true", help="print one JSON object per artifact")
+    build_parser.add_argument("--trimpath", action="store_true", help="build with -trimpath")
+    build_parser.add_argument("--strip", choices=STRIP_MODES,
+                              help="split: DWARF kept in debuginfo/binary.debug, the binary stripped; "
+                                   "s-w: link with -ldflags=-s -w")
     build_parser.set_defaults(run=_cmd_build)
 
     args = parser.parse_args(argv)

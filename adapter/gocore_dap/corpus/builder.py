@@ -9,9 +9,14 @@ stderr in a content-addressed cache:
 
 The hash covers the program's files, the effective parameters, the build flags, the Go version and the
 source directory (the binary's DWARF names the real source files in the repo, so a moved checkout needs
-its own build). The binary is compiled in a temporary directory renamed to the entry's name before the
-program runs (so the core names the binary where it stays); an entry counts as built only once its
-meta.json is in place, written last by an atomic rename. A per-entry lock file serialises builders.
+its own build). Two build options make production-like variants of a program (each its own entry):
+`trimpath=True` builds with `-trimpath`; `strip="split"` keeps the DWARF in `debuginfo/binary.debug`
+(`objcopy --only-keep-debug`), strips the binary (`objcopy --strip-debug --add-gnu-debuglink`) and runs the
+stripped one, and `strip="s-w"` links with `-ldflags=-s -w` (no DWARF anywhere).
+
+The binary is compiled in a temporary directory renamed to the entry's name before the program runs (so the
+core names the binary where it stays); an entry counts as built only once its meta.json is in place, written
+last by an atomic rename. A per-entry lock file serialises builders.
 """
 
 from __future__ import annotations
@@ -30,12 +35,13 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 
 __all__ = [
     "CORE_PATTERN_PATH",
+    "STRIP_MODES",
     "CorpusError",
     "CrashArtifact",
     "Manifest",
@@ -71,6 +77,13 @@ _CORE_SIGNALS = frozenset(
 # Settings of the caller's environment that would change how the program is built or behaves.
 _SCRUBBED_ENV = ("GODEBUG", "GOMAXPROCS", "GOGC", "GOMEMLIMIT", "GOTRACEBACK", "GOFLAGS", "GOWORK",
                  "GOOS", "GOARCH", "GOAMD64", "GOEXPERIMENT", "CGO_ENABLED", "CGO_CFLAGS", "CGO_LDFLAGS")
+
+
+Strip = Literal["split", "s-w"]
+STRIP_MODES: tuple[Strip, ...] = ("split", "s-w")
+# Where strip="split" keeps the debug file: not next to the binary (nor in its .debug/), where Delve would
+# find it by itself, so that tests prove the other ways of handing it over.
+SPLIT_DEBUG_DIR = "debuginfo"
 
 
 class CorpusError(RuntimeError):
@@ -109,6 +122,10 @@ class CrashArtifact:
     params: Mapping[str, str]
     manifest: Mapping[str, Any]
     exit_signal: int | None
+    trimpath: bool = False
+    strip: Strip | None = None
+    # strip="split": the DWARF kept apart from the stripped binary (named by its .gnu_debuglink).
+    debug_file: Path | None = None
 
     def stderr_text(self) -> str:
         return self.stderr.read_text(encoding="utf-8", errors="replace")
@@ -293,7 +310,8 @@ def _program_files(source_dir: Path) -> list[Path]:
 
 
 def cache_key(source_dir: Path, manifest: Manifest, params: Mapping[str, str], go_version: str,
-              goos: str = "linux", goarch: str = "amd64") -> str:
+              goos: str = "linux", goarch: str = "amd64", *, trimpath: bool = False,
+              strip: Strip | None = None) -> str:
     """Hex SHA-256 over everything that decides what the binary and its crash look like."""
     digest = hashlib.sha256()
 
@@ -309,6 +327,8 @@ def cache_key(source_dir: Path, manifest: Manifest, params: Mapping[str, str], g
     feed("flags", json.dumps([manifest.gcflags, manifest.ldflags, manifest.cgo]).encode())
     feed("env", json.dumps(dict(manifest.env), sort_keys=True).encode())
     feed("go", f"{go_version} {goos}/{goarch}".encode())
+    if trimpath or strip is not None:  # fed only when set: the keys of plain builds stay as they were
+        feed("variant", json.dumps([trimpath, strip]).encode())
     return digest.hexdigest()
 
 
@@ -434,12 +454,15 @@ def _tail(path: Path, limit: int = 4000) -> str:
 
 
 def _go_build(source_dir: Path, output: Path, manifest: Manifest, toolchain: str | None,
-              timeout: float, log: Path) -> list[str]:
+              timeout: float, log: Path, trimpath: bool = False, strip: Strip | None = None) -> list[str]:
     argv = [_go_executable(), "build", "-o", str(output)]
+    if trimpath:
+        argv.append("-trimpath")
     if manifest.gcflags:
         argv.append(f"-gcflags={manifest.gcflags}")
-    if manifest.ldflags:
-        argv.append(f"-ldflags={manifest.ldflags}")
+    ldflags = " ".join(f for f in (manifest.ldflags, "-s -w" if strip == "s-w" else None) if f)
+    if ldflags:
+        argv.append(f"-ldflags={ldflags}")
     argv.append(".")
     with log.open("wb") as out:
         proc = subprocess.Popen(argv, cwd=source_dir, env=_toolchain_env(toolchain, cgo=manifest.cgo),
@@ -453,6 +476,25 @@ def _go_build(source_dir: Path, output: Path, manifest: Manifest, toolchain: str
     if code != 0:
         raise CorpusError(f"`{' '.join(argv)}` in {source_dir} failed:\n{_tail(log)}")
     return argv
+
+
+def _split_debug_info(binary: Path, timeout: float) -> Path:
+    """What a release pipeline does: keep the DWARF in a file of its own, strip the shipped binary and
+    record the debug file's name and CRC in it (.gnu_debuglink). Returns the debug file."""
+    objcopy = shutil.which("objcopy")
+    if objcopy is None:
+        raise CorpusError("strip='split' needs objcopy (binutils); install it, e.g. `apt-get install binutils`")
+    debug = binary.parent / SPLIT_DEBUG_DIR / f"{binary.name}.debug"
+    debug.parent.mkdir()
+    for argv in ([objcopy, "--only-keep-debug", str(binary), str(debug)],
+                 [objcopy, "--strip-debug", f"--add-gnu-debuglink={debug}", str(binary)]):
+        try:
+            proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
+        except subprocess.TimeoutExpired:
+            raise CorpusError(f"`{' '.join(argv)}` timed out") from None
+        if proc.returncode != 0:
+            raise CorpusError(f"`{' '.join(argv)}` failed: {proc.stderr.strip()}")
+    return debug
 
 
 def _stdout_has_ready(path: Path) -> bool:
@@ -506,6 +548,8 @@ def _run_program(argv: list[str], env: Mapping[str, str], run_dir: Path, stdout:
 
 def _artifact_from_dir(build_dir: Path) -> CrashArtifact:
     meta = json.loads((build_dir / "meta.json").read_text(encoding="utf-8"))
+    variant = meta.get("variant", {})
+    debug_file = build_dir / SPLIT_DEBUG_DIR / "binary.debug"
     return CrashArtifact(
         name=meta["name"],
         go_version=meta["go_version"],
@@ -518,6 +562,9 @@ def _artifact_from_dir(build_dir: Path) -> CrashArtifact:
         params=meta["params"],
         manifest=meta["manifest"],
         exit_signal=meta["exit_signal"],
+        trimpath=bool(variant.get("trimpath", False)),
+        strip=variant.get("strip"),
+        debug_file=debug_file if debug_file.is_file() else None,
     )
 
 
@@ -547,23 +594,31 @@ def _write_atomically(path: Path, text: str) -> None:
 
 def build(name: str, *, toolchain: str | None = None, params: Mapping[str, str] | None = None,
           cache_root: Path | None = None, timeout: float = 120,
-          build_timeout: float = DEFAULT_BUILD_TIMEOUT) -> CrashArtifact:
+          build_timeout: float = DEFAULT_BUILD_TIMEOUT, trimpath: bool = False,
+          strip: Strip | None = None, programs_root: Path | None = None) -> CrashArtifact:
     """Build program `name` with `toolchain` (None: the local Go, GOTOOLCHAIN=local; "go1.25.0":
     GOTOOLCHAIN=go1.25.0), run it until it dumps core, and return the cached artifact.
 
     `timeout` bounds the run of the program (it is killed after that), `build_timeout` the compilation.
+    `trimpath` and `strip` build a production-like variant (see the module's docstring). `programs_root`
+    is where program `name` lives when not in programs_dir() (e.g. protocol-fixtures/module-programs, whose
+    programs have module dependencies and so stay out of the corpus every suite runs).
     A cache hit returns at once. The binary is compiled into a temporary directory that is renamed to the
     entry's final name before the program runs, so the core records the path the binary keeps; the entry
     counts as built only once its meta.json has been renamed into place, and a failed build removes it.
     """
-    source_dir = programs_dir() / name
+    root = programs_root or programs_dir()
+    source_dir = root / name
     if not (source_dir / "manifest.json").is_file():
-        known = ", ".join(list_programs())
-        raise CorpusError(f"no corpus program {name!r} in {programs_dir()} (known: {known})")
+        known = ", ".join(sorted(p.name for p in root.iterdir() if (p / "manifest.json").is_file()))
+        raise CorpusError(f"no corpus program {name!r} in {root} (known: {known})")
+    if strip is not None and strip not in STRIP_MODES:
+        raise CorpusError(f"strip must be one of {', '.join(STRIP_MODES)} or None, not {strip!r}")
     manifest = load_manifest(source_dir)
     effective = effective_params(manifest, params)
     info = _go_info(toolchain)
-    key = cache_key(source_dir, manifest, effective, info.version, info.goos, info.goarch)
+    key = cache_key(source_dir, manifest, effective, info.version, info.goos, info.goarch,
+                    trimpath=trimpath, strip=strip)
     version_root = (cache_root or default_cache_root()) / info.version
     entry_name = f"{name}-{key[:12]}"
     final = version_root / entry_name
@@ -579,8 +634,10 @@ def build(name: str, *, toolchain: str | None = None, params: Mapping[str, str] 
         scratch = Path(tempfile.mkdtemp(prefix=f".tmp-{entry_name}-", dir=version_root))
         try:
             build_argv = _go_build(source_dir, scratch / "binary", manifest, toolchain, build_timeout,
-                                   scratch / "build.log")
+                                   scratch / "build.log", trimpath, strip)
             (scratch / "build.log").unlink()
+            if strip == "split":
+                _split_debug_info(scratch / "binary", build_timeout)
             scratch.rename(final)
         except BaseException:
             shutil.rmtree(scratch, ignore_errors=True)
@@ -588,7 +645,7 @@ def build(name: str, *, toolchain: str | None = None, params: Mapping[str, str] 
         build_argv[build_argv.index("-o") + 1] = str(final / "binary")
         try:
             _run_and_record(name, final, source_dir, manifest, effective, info, key, toolchain, build_argv,
-                            timeout)
+                            timeout, {"trimpath": trimpath, "strip": strip})
         except BaseException:
             shutil.rmtree(final, ignore_errors=True)
             raise
@@ -597,7 +654,7 @@ def build(name: str, *, toolchain: str | None = None, params: Mapping[str, str] 
 
 def _run_and_record(name: str, entry: Path, source_dir: Path, manifest: Manifest,
                     params: Mapping[str, str], info: _GoInfo, key: str, toolchain: str | None,
-                    build_argv: list[str], timeout: float) -> None:
+                    build_argv: list[str], timeout: float, variant: Mapping[str, Any]) -> None:
     binary = entry / "binary"
     run_dir = entry / "run"
     run_dir.mkdir()
@@ -644,6 +701,7 @@ def _run_and_record(name: str, entry: Path, source_dir: Path, manifest: Manifest
         "pid": result.pid,
         "core_found_as": found.name,
         "build_argv": build_argv,
+        "variant": dict(variant),
         "argv": argv,
         "env": {k: env[k] for k in sorted(passed_env)},
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

@@ -8,6 +8,8 @@ by two 16-byte sentinels and holds lines such as::
     path    example.com/cmd/server
     mod     example.com     v1.2.3  h1:...
     dep     golang.org/x/sys        v0.20.0 h1:...
+    dep     example.com/lib v1.2.3
+    =>      ./lib   (devel)
     build   -trimpath=true
     build   vcs.revision=0123abcd...
 
@@ -44,6 +46,9 @@ class BuildInfo:
     main_module_version: str = ""
     settings: Mapping[str, str] = attrs.field(factory=dict)
     dependencies: tuple[tuple[str, str], ...] = ()
+    # A `replace` directive's result per dependency path: (directory or module path, version; "" for a
+    # directory). The binary still names the dependency's own path and version in file paths.
+    replacements: Mapping[str, tuple[str, str]] = attrs.field(factory=dict)
 
     @property
     def vcs_revision(self) -> str | None:
@@ -116,6 +121,7 @@ def parse_modinfo(text: str, go_version: str = "") -> BuildInfo:
     path = main_path = main_version = ""
     settings: dict[str, str] = {}
     deps: list[tuple[str, str]] = []
+    replacements: dict[str, tuple[str, str]] = {}
     for line in text.splitlines():
         kind, _, rest = line.partition("\t")
         fields = rest.split("\t")
@@ -128,6 +134,9 @@ def parse_modinfo(text: str, go_version: str = "") -> BuildInfo:
             main_version = fields[1] if len(fields) > 1 else ""
         elif kind == "dep" and fields:
             deps.append((fields[0], fields[1] if len(fields) > 1 else ""))
+        elif kind == "=>" and fields and deps:
+            version = fields[1] if len(fields) > 1 else ""
+            replacements[deps[-1][0]] = (fields[0], "" if version == "(devel)" else version)
         elif kind == "build" and rest:
             # The key can be quoted too; the first "=" outside the key's quotes splits them.
             if rest.startswith('"'):
@@ -143,4 +152,5 @@ def parse_modinfo(text: str, go_version: str = "") -> BuildInfo:
         main_module_version=main_version,
         settings=settings,
         dependencies=tuple(deps),
+        replacements=replacements,
     )

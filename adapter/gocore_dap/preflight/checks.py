@@ -44,7 +44,13 @@ Program vs core:
     ``exe-unverified``           (warning) nothing in the core allows to verify the executable
 Program contents:
     ``program-not-go``           PROGRAM is not a Go program
-    ``program-no-dwarf``         PROGRAM is a Go program without DWARF (-ldflags='-s -w')
+    ``program-no-dwarf``         PROGRAM is a Go program without DWARF (-ldflags='-s -w', stripped),
+                                 and no separate debug information was found for it (the message
+                                 lists where :mod:`.debuginfo` looked and the three ways to give it)
+    ``symbol-file-mismatch``     the symbol file given is another build than PROGRAM (build IDs
+                                 differ); a warning when PROGRAM has DWARF of its own
+    ``symbol-file-unusable``     the symbol file given is missing, not ELF or has no DWARF either;
+                                 a warning when PROGRAM has DWARF of its own
 """
 
 from __future__ import annotations
@@ -70,6 +76,13 @@ from gocore_dap.preflight.compression import (
     sniff_compression,
 )
 from gocore_dap.preflight.coreinfo import CoreInfo, read_core_info
+from gocore_dap.preflight.debuginfo import (
+    DebugInfo,
+    DebugInfoOptions,
+    DebugInfoSearch,
+    describe_not_found,
+    find_debug_info,
+)
 from gocore_dap.preflight.elf import (
     EM_AARCH64,
     EM_X86_64,
@@ -119,6 +132,8 @@ EXE_NAME_DIFFERS: Final = "exe-name-differs"
 EXE_UNVERIFIED: Final = "exe-unverified"
 PROGRAM_NOT_GO: Final = "program-not-go"
 PROGRAM_NO_DWARF: Final = "program-no-dwarf"
+SYMBOL_FILE_MISMATCH: Final = "symbol-file-mismatch"
+SYMBOL_FILE_UNUSABLE: Final = "symbol-file-unusable"
 
 ALL_CODES: Final = (
     PROGRAM_MISSING, CORE_MISSING, PROGRAM_IS_DIRECTORY, CORE_IS_DIRECTORY,
@@ -127,7 +142,8 @@ ALL_CODES: Final = (
     CORE_UNSUPPORTED_ARCH, CORE_MALFORMED, PROGRAM_NOT_ELF, PROGRAM_NOT_EXECUTABLE, PROGRAM_32BIT,
     PROGRAM_UNSUPPORTED_ARCH, PROGRAM_MALFORMED, CORE_COMPRESSED_CORRUPT, CORE_DECOMPRESS_FAILED,
     CORE_TRUNCATED, CORE_TRUNCATED_MEMORY, CORE_NO_THREADS, ARCH_MISMATCH, EXE_MISMATCH,
-    EXE_NAME_DIFFERS, EXE_UNVERIFIED, PROGRAM_NOT_GO, PROGRAM_NO_DWARF,
+    EXE_NAME_DIFFERS, EXE_UNVERIFIED, PROGRAM_NOT_GO, PROGRAM_NO_DWARF, SYMBOL_FILE_MISMATCH,
+    SYMBOL_FILE_UNUSABLE,
 )  # fmt: skip
 
 # Delve reads cores of linux/amd64 and linux/arm64 only.
@@ -163,6 +179,11 @@ class PreflightResult:
     # The plain ELF core Delve must open when CORE was compressed; lives in ``temp_dir``.
     decompressed_core: Path | None
     temp_dir: Path | None = attrs.field(default=None, repr=False)
+    # PROGRAM has no DWARF of its own and debug information was found elsewhere: what Delve opens
+    # (``delve_program``) and whether it needs the private config of backends/delve/debuginfo_config.py.
+    debug_info: DebugInfo | None = None
+    # Where the search for separate debug information looked (None when PROGRAM has DWARF).
+    debug_search: DebugInfoSearch | None = None
 
     @property
     def ok(self) -> bool:
@@ -218,8 +239,14 @@ def preflight(
     *,
     tmp_dir: Path | None = None,
     progress: Callable[[str], None] | None = None,
+    debug_options: DebugInfoOptions | None = None,
 ) -> PreflightResult:
     """Check that PROGRAM and CORE can be opened by Delve and belong together.
+
+    When PROGRAM has no DWARF, its debug information is looked for as ``debug_options`` say
+    (launch attributes ``debugInfoDirectories``, ``symbolFile``; ``DEBUGINFOD_URLS``), which can
+    download from a debuginfod server (with timeouts; ``progress`` sees it). The result's
+    ``debug_info`` then says what Delve must be given.
 
     A compressed CORE is decompressed into a private directory (under ``tmp_dir`` if given);
     the result then owns it: call :meth:`PreflightResult.cleanup` or use the result as a context
@@ -271,8 +298,9 @@ def preflight(
             _check_core_contents(core_info, exe_info, core_path, issues)
         if core_info is not None and exe_info is not None:
             _check_match(core_info, exe_info, program_path, core_path, issues)
+        search: DebugInfoSearch | None = None
         if exe_info is not None:
-            _check_go(exe_info, program_path, issues)
+            search = _check_go(exe_info, program_path, issues, debug_options, progress)
 
     except BaseException:
         # The caller never sees the result, so nobody else could remove the decompressed core.
@@ -288,6 +316,8 @@ def preflight(
         exe_info=exe_info,
         decompressed_core=decompressed,
         temp_dir=temp_dir,
+        debug_info=search.found if search is not None else None,
+        debug_search=search,
     )
 
 
@@ -731,7 +761,13 @@ def _inspect_program(path: Path, head: bytes, issues: _Issues, dumped_by: str) -
     return None
 
 
-def _check_go(exe: ExeInfo, path: Path, issues: _Issues) -> None:
+def _check_go(
+    exe: ExeInfo,
+    path: Path,
+    issues: _Issues,
+    options: DebugInfoOptions | None,
+    progress: Callable[[str], None] | None,
+) -> DebugInfoSearch | None:
     if not exe.is_go:
         issues.error(
             PROGRAM_NOT_GO,
@@ -739,19 +775,41 @@ def _check_go(exe: ExeInfo, path: Path, issues: _Issues) -> None:
             "and no Go runtime symbols. gocore-dap debugs core dumps of Go programs through Delve; "
             f"for C, C++ or Rust programs use gdb or lldb (`gdb {path} CORE`).",
         )
-        return
-    if not exe.has_dwarf and exe.separate_debug_file is None:
-        version = f" ({exe.go_version})" if exe.go_version else ""
-        issues.error(
-            PROGRAM_NO_DWARF,
-            f"The Go program '{path}'{version} has no DWARF debug information: it was linked with "
-            "-ldflags='-s -w' (or -w), or stripped afterwards, and Delve needs DWARF to map the core to "
-            "functions, lines and variables. Build without -s and -w (-trimpath is fine), e.g. "
-            "`go build -o NAME .`; to ship a small binary, strip a copy with `strip` after the build "
-            "and keep the unstripped one for debugging (strip keeps the build ID, so cores of the "
-            "stripped copy still match it). A core can only be debugged with the binary that crashed "
-            "or an unstripped original of it.",
-        )
+        return None
+    if exe.has_dwarf:
+        if options is not None and options.symbol_file is not None:
+            # Not needed, but a wrong one says the user mixed builds up: tell them, do not refuse.
+            check = find_debug_info(
+                exe, attrs.evolve(options, directories=(), system_directories=(), debuginfod_urls=())
+            )
+            if check.symbol_file_problem is not None:
+                code, message = check.symbol_file_problem
+                issues.warning(code, f"{message} The program has DWARF of its own, which is used instead.")
+        return None
+    search = find_debug_info(exe, options, progress=(lambda _f, text: progress(text)) if progress else None)
+    if search.found is not None:
+        return search
+    if search.symbol_file_problem is not None:
+        code, message = search.symbol_file_problem
+        issues.error(code, message)
+        return search
+    version = f" ({exe.go_version})" if exe.go_version else ""
+    how = (
+        "it was linked with -ldflags='-s -w' (or -w), or stripped afterwards"
+        if not exe.has_symtab
+        else "it was stripped of its debug sections (`strip --strip-debug` / `objcopy --strip-debug`)"
+    )
+    issues.error(
+        PROGRAM_NO_DWARF,
+        f"The Go program '{path}'{version} has no DWARF debug information: {how}, and Delve needs DWARF "
+        "to map the core to functions, lines and variables. "
+        + describe_not_found(exe, search, options)
+        + " Otherwise build without -ldflags='-s -w' (-trimpath is fine), e.g. `go build -o NAME .`; to ship a "
+        "small binary, strip a copy after the build and keep the unstripped one for debugging (strip "
+        "keeps the build ID, so cores of the stripped copy still match it). A core can only be debugged "
+        "with the binary that crashed or an unstripped original of it.",
+    )
+    return search
 
 
 # ---------------------------------------------------------------------------------------------
@@ -773,9 +831,7 @@ def _check_match(core: CoreInfo, exe: ExeInfo, program: Path, core_path: Path, i
 
     image = core.exe_image
     core_ids = image.build_ids if image is not None else BuildIds()
-    compared = [
-        a == b for a, b in ((core_ids.gnu, exe.build_ids.gnu), (core_ids.go, exe.build_ids.go)) if a and b
-    ]
+    compared = [a == b for a, b in ((core_ids.gnu, exe.build_ids.gnu), (core_ids.go, exe.build_ids.go)) if a and b]
     headers_equal: bool | None = None
     if not compared and image is not None and len(image.header_bytes) > 64:
         headers_equal = image.header_bytes == exe.header_bytes
@@ -792,15 +848,12 @@ def _check_match(core: CoreInfo, exe: ExeInfo, program: Path, core_path: Path, i
         evidence = []
         if compared:
             evidence.append(
-                f"The core's executable has {core_ids.describe()}, but '{program}' has "
-                f"{exe.build_ids.describe()}."
+                f"The core's executable has {core_ids.describe()}, but '{program}' has {exe.build_ids.describe()}."
             )
         elif headers_equal is False:
             evidence.append(f"Its ELF headers, kept in the core, differ from those of '{program}'.")
         if entry_differs and expected_entry is not None and core.entry is not None:
-            evidence.append(
-                f"Its entry point was {core.entry:#x}; '{program}' would have had {expected_entry:#x}."
-            )
+            evidence.append(f"Its entry point was {core.entry:#x}; '{program}' would have had {expected_entry:#x}.")
         if core.exe_deleted:
             evidence.append(
                 "The executable had been deleted or replaced on disk while the process ran (the core "

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import mmap
+import struct
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Final
@@ -47,6 +48,8 @@ class ExeInfo:
     separate_debug_file: Path | None
     # ELF header + program header table, compared with the copy in the core.
     header_bytes: bytes
+    # .gnu_debuglink: the separate debug file's name and the CRC-32 of its contents.
+    debuglink: tuple[str, int] | None = None
 
     @property
     def go_version(self) -> str | None:
@@ -134,6 +137,7 @@ def read_exe_info(path: Path, debug_dir: Path = DEBUG_BUILD_ID_DIR) -> ExeInfo:
             has_symtab=".symtab" in names,
             separate_debug_file=separate,
             header_bytes=elf.read_at(0, 64) + elf.read_at(h.e_phoff, table_size),
+            debuglink=_read_debuglink(elf),
         )
 
 
@@ -162,6 +166,21 @@ def _parse_build_info(blob: bytes) -> BuildInfo | None:
         return None
     version, modinfo = parsed
     return parse_modinfo(modinfo, version)
+
+
+
+def _read_debuglink(elf: ElfFile) -> tuple[str, int] | None:
+    """(file name, CRC-32) of .gnu_debuglink: the name, NUL-padded to 4 bytes, then the CRC."""
+    section = elf.section(".gnu_debuglink")
+    if section is None or section.sh_type == SHT_NOBITS or not 5 <= section.size <= 4096:
+        return None
+    raw = elf.read_at(section.offset, section.size)
+    end = raw.find(b"\0")
+    if end <= 0 or len(raw) < ((end + 4) & ~3) + 4:
+        return None
+    crc_at = (end + 4) & ~3
+    (crc,) = struct.unpack_from("<I" if elf.header.little_endian else ">I", raw, crc_at)
+    return raw[:end].decode("utf-8", "replace"), crc
 
 
 def _strtab_has(elf: ElfFile, needle: bytes) -> bool:

@@ -427,6 +427,11 @@ class LaunchArguments:
     max_threads: int | None = attrs.field(default=None, validator=_positive)
     dlv_timeout: float | None = attrs.field(default=None, validator=_positive)
     cwd: str | None = None
+    # Where the sources are (-trimpath builds, cores from elsewhere) and where the DWARF of a stripped
+    # program is: gocore_dap.sources and gocore_dap.preflight.debuginfo.
+    source_root: str | None = None
+    debug_info_directories: list[str] = attrs.Factory(list)
+    symbol_file: str | None = None
     no_debug: bool = False
     mode: str | None = attrs.field(default=None, validator=_only_core_mode)
     type: str | None = None
