@@ -1,6 +1,7 @@
 """`gocore-dap report PROGRAM CORE`: the crash analysis without an editor (CI, tickets, chat).
 
     gocore-dap report PROGRAM CORE [--format text|markdown|json|html] [--output FILE]
+                      [--source-root DIR] [--debug-info-dir DIR]... [--symbol-file FILE]
                       [--group-by stack|location|waitReason|creator|startFunction|label:KEY]
                       [--no-color] [--progress] [--dlv PATH]
 
@@ -72,6 +73,25 @@ def add_report_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-color", action="store_true", help="no colour in text output")
     parser.add_argument("--progress", action="store_true", help="print progress on stderr even when not a terminal")
     parser.add_argument(
+        "--source-root",
+        metavar="DIR",
+        help="where the program's main module is checked out, for -trimpath builds and cores from another machine "
+        "(default: found from the current directory)",
+    )
+    parser.add_argument(
+        "--debug-info-dir",
+        metavar="DIR",
+        action="append",
+        default=[],
+        help="a folder with separate debug information for a stripped program (.build-id layout or debuglink "
+        "names); may be given more than once. DEBUGINFOD_URLS is used too",
+    )
+    parser.add_argument(
+        "--symbol-file",
+        metavar="FILE",
+        help="an unstripped build of the same program (same build ID), or its debug file, for a stripped program",
+    )
+    parser.add_argument(
         "--dlv",
         metavar="PATH",
         help="the Delve to use (default: GOCORE_DAP_DLV, then the pinned one gocore-dap installed; never PATH)",
@@ -137,7 +157,9 @@ def run_report(args: argparse.Namespace) -> int:
     try:
         report = asyncio.run(
             build_report(args.program, args.core, dlv=getattr(args, "dlv", None), group_by=group_by,
-                         progress=progress)
+                         progress=progress, source_root=getattr(args, "source_root", None),
+                         debug_info_directories=getattr(args, "debug_info_dir", None) or (),
+                         symbol_file=getattr(args, "symbol_file", None))
         )  # fmt: skip
     except KeyboardInterrupt:
         return 130

@@ -73,20 +73,24 @@ def _context(path: str, line: int) -> tuple[SourceLine, ...]:
     return tuple(out)
 
 
-def report_frames(frames: Sequence[CrashFrame]) -> tuple[ReportFrame, ...]:
-    """The crashing stack with source lines read from disk; the first user frame (where the program's
-    own code crashed) gets a few lines of context."""
+def report_frames(
+    frames: Sequence[CrashFrame], local: Callable[[str, str], str | None] = lambda file, function: file
+) -> tuple[ReportFrame, ...]:
+    """The crashing stack with source lines read from disk (`local` maps a file the binary names, and its
+    frame's function, to this machine, or None); the first user frame (where the program's own code
+    crashed) gets a few lines of context."""
     origin = first_user_frame_index([f.function for f in frames])
     out = []
     for index, frame in enumerate(frames):
+        path = local(frame.file, frame.function) or ""
         out.append(
             ReportFrame(
                 function=frame.function,
                 file=frame.file,
                 line=frame.line,
                 runtime=is_runtime_internal(frame.function),
-                source=_source_line(frame.file, frame.line),
-                context=_context(frame.file, frame.line) if index == origin else (),
+                source=_source_line(path, frame.line),
+                context=_context(path, frame.line) if index == origin else (),
             )
         )
     return tuple(out)
@@ -116,6 +120,9 @@ async def build_report(
     dlv: Path | str | None = None,
     group_by: str = "stack",
     progress: Progress | None = None,
+    source_root: str | None = None,
+    debug_info_directories: Sequence[str] = (),
+    symbol_file: str | None = None,
 ) -> Report:
     """Analyse PROGRAM's CORE and return the report; the core is always closed before this returns.
 
@@ -126,8 +133,18 @@ async def build_report(
     query: GoroutinesQuery = parse_query(
         {"groupBy": group_by, "count": REPORT_MAX_GROUPS, "memberCount": REPORT_MEMBER_IDS}
     )
-    options = OpenOptions(program=str(program), core=str(core), dlv_path=str(dlv) if dlv is not None else None,
-                          dlv_timeout=600.0)  # fmt: skip
+    options = OpenOptions(
+        program=str(program),
+        core=str(core),
+        dlv_path=str(dlv) if dlv is not None else None,
+        dlv_timeout=600.0,
+        source_root=source_root,
+        # A report is read later: it uses the sources that are here, and says what is missing.
+        fetch_sources=False,
+        debug_info_directories=tuple(debug_info_directories),
+        symbol_file=symbol_file,
+        debug_info_setting_names=("--debug-info-dir", "--symbol-file"),
+    )
     loaded = await open_core(options, progress=progress, settings=BATCH)
     # Only now: bad input files are refused before the command pays for importing the rest.
     from gocore_dap.backends.delve.errors import BackendError
@@ -139,7 +156,9 @@ async def build_report(
         if progress is not None:
             progress("reading goroutines")
         goroutines = await loaded.goroutines.query(query)
-        frames = report_frames(await _crash_frames(loaded))
+        frames = report_frames(
+            await _crash_frames(loaded), lambda file, function: loaded.sources.to_local(file, function).path
+        )
     except BackendError as exc:
         raise backend_error(exc) from None
     finally:

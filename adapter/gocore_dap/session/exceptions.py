@@ -5,15 +5,15 @@ from __future__ import annotations
 from gocore_dap.core.loaded import LoadedCore
 from gocore_dap.errors import ErrorId, GocoreError
 from gocore_dap.goviews.crash import format_details
-from gocore_dap.goviews.paths import PathMapper
 from gocore_dap.protocol import models as m
+from gocore_dap.session.source_paths import ClientPaths
 from gocore_dap.session.threads import owner_of
 
 __all__ = ["exception_info"]
 
 
 async def exception_info(
-    core: LoadedCore, paths: PathMapper, crash_thread_id: int, thread_id: int, depth: int
+    core: LoadedCore, paths: ClientPaths, crash_thread_id: int, thread_id: int, depth: int
 ) -> m.ExceptionInfoResponseBody:
     if thread_id != crash_thread_id:
         raise GocoreError(ErrorId.NO_EXCEPTION_INFO, id=thread_id)
@@ -22,7 +22,11 @@ async def exception_info(
     # The runtime's own traceback starts where the crash began, not in the signal machinery.
     shown = frames[crash.origin_frame_index or 0 :] if crash.origin_frame_index is not None else frames
     traceback = format_details(
-        crash, [(f.location.function_name, paths.to_client(f.location.file), f.location.line) for f in shown]
+        crash,
+        [
+            (f.location.function_name, paths.to_client(f.location.file, f.location.function_name), f.location.line)
+            for f in shown
+        ],
     )
     # DAP nests the cause inside the effect: the newest panic outside, the first one innermost.
     inner: m.ExceptionDetails | None = None

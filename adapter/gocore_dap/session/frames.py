@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import attrs
 
 from gocore_dap.backends.delve.api import Stackframe
@@ -11,9 +9,9 @@ from gocore_dap.core.failures import fails_as
 from gocore_dap.core.loaded import LoadedCore
 from gocore_dap.errors import ErrorId, GocoreError
 from gocore_dap.goviews import presentation
-from gocore_dap.goviews.paths import PathMapper
 from gocore_dap.protocol import models as m
 from gocore_dap.session.handles import Handles
+from gocore_dap.session.source_paths import ClientPaths
 from gocore_dap.session.threads import owner_of
 
 __all__ = ["FrameRef", "Frames"]
@@ -28,7 +26,7 @@ class FrameRef:
 
 
 class Frames:
-    def __init__(self, core: LoadedCore, paths: PathMapper, depth: int) -> None:
+    def __init__(self, core: LoadedCore, paths: ClientPaths, depth: int) -> None:
         self._core = core
         self._paths = paths
         self._depth = depth
@@ -57,6 +55,7 @@ class Frames:
         dim = presentation.deemphasized_frames(functions, on_goroutine=owner.lwp is None)
         out = [self._stack_frame(thread_id, i, frames[i], dim[i]) for i in range(start, min(want, len(frames)))]
         total = len(frames) if self._core.stacks.is_complete(owner) else len(frames) + self._depth
+        await self._paths.after_frames()
         return out, total
 
     def _stack_frame(self, thread_id: int, index: int, frame: Stackframe, dim: bool) -> m.StackFrame:
@@ -64,10 +63,7 @@ class Frames:
         name = loc.function_name or f"{loc.pc:#x}"
         if frame.err:
             name += f" (error: {frame.err})"
-        source = None
-        if loc.file:
-            path = self._paths.to_client(loc.file)
-            source = m.Source(name=os.path.basename(path), path=path, presentation_hint="deemphasize" if dim else None)
+        source = self._paths.source(loc.file, loc.function_name, deemphasize=dim) if loc.file else None
         return m.StackFrame(
             id=self._handles.create(FrameRef(thread_id, index)),
             name=name,

@@ -9,9 +9,9 @@ from gocore_dap.backends.delve.errors import DelveRpcError
 from gocore_dap.core.failures import fails_as
 from gocore_dap.core.loaded import LoadedCore
 from gocore_dap.errors import ErrorId, GocoreError
-from gocore_dap.goviews.paths import PathMapper
 from gocore_dap.protocol import models as m
 from gocore_dap.protocol.errors import ProtocolArgumentError
+from gocore_dap.session.source_paths import ClientPaths
 
 __all__ = ["MAX_DISASSEMBLE", "MAX_READ_MEMORY", "Machine", "check_count"]
 
@@ -23,7 +23,7 @@ MAX_DISASSEMBLE = 100_000
 
 
 class Machine:
-    def __init__(self, core: LoadedCore, paths: PathMapper) -> None:
+    def __init__(self, core: LoadedCore, paths: ClientPaths) -> None:
         self._core = core
         self._paths = paths
 
@@ -43,7 +43,7 @@ class Machine:
                 ins = listing[i]
                 source = None
                 if ins.file and ins.file != last_file:
-                    path = self._paths.to_client(ins.file)
+                    path = self._paths.to_client(ins.file, ins.function.name if ins.function else None)
                     source = m.Source(name=os.path.basename(path), path=path)
                     last_file = ins.file
                 out.append(

@@ -76,6 +76,10 @@ class CoreSession:
             cwd=args.cwd,
             dlv_path=args.dlv_path,
             dlv_timeout=args.dlv_timeout or DEFAULT_DLV_TIMEOUT,
+            substitute_path=tuple((rule.from_, rule.to) for rule in args.substitute_path or ()),
+            source_root=args.source_root,
+            debug_info_directories=tuple(args.debug_info_directories),
+            symbol_file=args.symbol_file,
         )
         try:
             core = await open_core(options, on_delve_exit=self._on_delve_exit)
@@ -83,7 +87,7 @@ class CoreSession:
             self.machine.move(SessionState.INITIALIZED)
             raise
         try:
-            self._target = Target(core, args, self._important)
+            self._target = Target(core, args, self.client, self._emit, self._important)
             for warning in core.warnings:
                 await self._important(f"warning: {warning}\n")
         except BaseException:
@@ -128,7 +132,7 @@ class CoreSession:
     async def close(self) -> None:
         """End Delve and remove temporary files, whatever the state (the connection may be gone)."""
         if self._target is not None:
-            await self._target.core.close()
+            await self._target.close()
 
     def _on_delve_exit(self, reason: str) -> None:
         async def announce() -> None:

@@ -14,11 +14,11 @@ from gocore_dap.core.loaded import LoadedCore
 from gocore_dap.core.results import CrashSummary, GoroutinesPage
 from gocore_dap.errors import ErrorId
 from gocore_dap.goviews.grouping import GoroutinesQuery
-from gocore_dap.goviews.paths import PathMapper
 from gocore_dap.protocol import models as m
 from gocore_dap.session.exceptions import exception_info
 from gocore_dap.session.frames import Frames
 from gocore_dap.session.machine import Machine
+from gocore_dap.session.source_paths import ClientPaths, Emit
 from gocore_dap.session.threads import DEFAULT_MAX_THREADS, ThreadList
 from gocore_dap.session.variables import VariableTree
 
@@ -30,10 +30,17 @@ Output = Callable[[str], Awaitable[None]]
 
 
 class Target:
-    def __init__(self, core: LoadedCore, launch: m.LaunchArguments, important: Output) -> None:
+    def __init__(
+        self,
+        core: LoadedCore,
+        launch: m.LaunchArguments,
+        client: m.InitializeArguments | None,
+        emit: Emit,
+        important: Output,
+    ) -> None:
         self.core = core
         self.launch = launch
-        self.paths = PathMapper([(s.from_, s.to) for s in launch.substitute_path or ()])
+        self.paths = ClientPaths(core.sources, emit, fetch=core.fetch_sources, client=client)
         self.depth = max(1, launch.stack_trace_depth or DEFAULT_STACK_DEPTH)
         self.threads = ThreadList(
             core,
@@ -49,6 +56,10 @@ class Target:
     @property
     def crash_thread_id(self) -> int:
         return self.threads.crash_thread_id
+
+    async def close(self) -> None:
+        await self.paths.close()
+        await self.core.close()
 
     @fails_as(ErrorId.DLV_FAILED)
     async def thread_list(self) -> list[m.Thread]:
