@@ -61,7 +61,7 @@ def runtime_row(groups: Sequence[Mapping[str, Any]]) -> tuple[int, dict[str, int
         for state, n in (group.get("states") or {}).items():
             states[state] = states.get(state, 0) + int(n)
     plural = "s" if len(groups) != 1 else ""
-    return count, states, f"{RUNTIME_ROW_LABEL} ({len(groups):,} group{plural}: GC, finalizers, timers...)"
+    return count, states, f"{RUNTIME_ROW_LABEL} ({len(groups):,} group{plural})"
 
 
 def _states(states: Mapping[str, int]) -> str:
