@@ -18,6 +18,7 @@ import pytest
 from gocore_dap.corpus import list_programs
 from gocore_dap.goviews.code_scope import CodeScope, YourCode
 from gocore_dap.goviews.goroutine_info import GoLocation
+from gocore_dap.goviews.grouping import StackTable
 from gocore_dap.goviews.landing import (
     GoroutineStack,
     asleep_landing,
@@ -272,3 +273,18 @@ def test_generic_functions_are_named_as_the_runtime_prints_them() -> None:
     location = user_location(frames, SCOPE)
     assert location is not None and location.label == "main.(*Cache[...]).Put (cache.go:31)"
     assert location.function == "main.(*Cache[go.shape.string,go.shape.struct { X int; Y int }]).Put"
+
+
+def test_stack_buckets_are_labelled_by_your_code_when_the_table_has_a_scope() -> None:
+    g = next(g for g in goroutine_stacks("external_abrt_go1.26.8.txt") if g.state == "sync.Mutex.Lock")
+    rows = [(f.function, f.file, f.line) for f in g.frames]
+    with_scope = StackTable(SCOPE)
+    stack = with_scope.assign(0, rows)
+    assert (
+        with_scope.labels[stack]
+        == "main.(*server).refreshCache (main.go:53) · in sync.(*Mutex).Lock < main.main.gowrap3"
+    )
+    without = StackTable()
+    # Without build info at hand, the label of old: the first non-runtime frame and its caller.
+    assert without.labels[without.assign(0, rows)] == "sync.(*Mutex).Lock (mutex.go:46) < main.(*server).refreshCache"
+    assert with_scope.keys[stack] == without.keys[0]

@@ -155,8 +155,8 @@ def _c_symbol(function: str) -> str:
     return function[2:] if function.startswith("C.") else function
 
 
-def _in_module(package: str, module: str) -> bool:
-    return bool(module) and (package == module or package.startswith(module + "/"))
+# Classifications kept per scope: a core's frames repeat the same few thousand functions.
+_CACHE_LIMIT = 1 << 16
 
 
 @attrs.frozen
@@ -165,17 +165,26 @@ class CodeScope:
 
     your_code: YourCode = DEFAULT_YOUR_CODE
     main_module: str = ""
-    # Module paths of the dependencies, longest first so that a nested module wins over its parent.
-    dependencies: tuple[str, ...] = ()
+    dependencies: tuple[str, ...] = ()  # module paths
     has_build_info: bool = False
+    # Module path -> kind, for a lookup per prefix of a package path instead of a scan of every module.
+    _modules: dict[str, CodeKind] = attrs.field(init=False, eq=False, repr=False, hash=False)
+    _cache: dict[tuple[str, str], CodeKind] = attrs.field(init=False, eq=False, repr=False, hash=False)
+
+    def __attrs_post_init__(self) -> None:
+        modules = {path: CodeKind.DEPENDENCY for path in self.dependencies if path}
+        if self.main_module:
+            modules[self.main_module] = CodeKind.MAIN_MODULE
+        object.__setattr__(self, "_modules", modules)
+        object.__setattr__(self, "_cache", {})
 
     @classmethod
     def from_build_info(cls, info: BuildInfo | None, your_code: YourCode | str = DEFAULT_YOUR_CODE) -> CodeScope:
         scope = parse_your_code(your_code)
         if info is None or not (info.main_module_path or info.dependencies or info.path):
             return cls(your_code=scope)
-        deps = sorted({path for path, _ in info.dependencies if path}, key=len, reverse=True)
-        return cls(your_code=scope, main_module=info.main_module_path, dependencies=tuple(deps), has_build_info=True)
+        deps = tuple(sorted({path for path, _ in info.dependencies if path}))
+        return cls(your_code=scope, main_module=info.main_module_path, dependencies=deps, has_build_info=True)
 
     def with_your_code(self, your_code: YourCode | str) -> CodeScope:
         return attrs.evolve(self, your_code=parse_your_code(your_code))
@@ -184,6 +193,15 @@ class CodeScope:
 
     def classify(self, function: str, file: str = "") -> CodeKind:
         """The kind of code a frame runs (see the module docstring)."""
+        key = (function, file)
+        kind = self._cache.get(key)
+        if kind is None:
+            if len(self._cache) >= _CACHE_LIMIT:
+                self._cache.clear()
+            kind = self._cache[key] = self._classify(function, file)
+        return kind
+
+    def _classify(self, function: str, file: str) -> CodeKind:
         if not function:
             return CodeKind.UNKNOWN
         if function.startswith("type:") or function.startswith("type.."):
@@ -206,11 +224,18 @@ class CodeScope:
     def _classify_package(self, package: str) -> CodeKind:
         # The linker escapes dots in a symbol's last path element (`gopkg.in/yaml%2ev3.Unmarshal`).
         package = package.replace("%2e", ".")
-        if package == "main" or _in_module(package, self.main_module):
+        if package == "main":
             return CodeKind.MAIN_MODULE
-        for module in self.dependencies:
-            if _in_module(package, module):
-                return CodeKind.DEPENDENCY
+        # The longest module path that is the package or a parent of it (a nested module wins).
+        prefix = package
+        while prefix:
+            kind = self._modules.get(prefix)
+            if kind is not None:
+                return kind
+            cut = prefix.rfind("/")
+            if cut < 0:
+                break
+            prefix = prefix[:cut]
         if "." in package.split("/", 1)[0]:
             # Not in the build info's list (or no build info): a dotted path is never the standard library.
             return CodeKind.DEPENDENCY

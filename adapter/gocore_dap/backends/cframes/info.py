@@ -134,6 +134,7 @@ class CompileUnit:
     name: str = ""
     comp_dir: str = ""
     stmt_list: int | None = None
+    _top_index: list[tuple[int, int, int]] | None = None
 
     @property
     def is_go(self) -> bool:
@@ -318,24 +319,61 @@ class CompileUnit:
             raise DwarfFormatError(f"no DIE at {offset:#x}")
         return die
 
-    def scopes_at(self, pc: int) -> list[Die]:
-        """The subprogram holding `pc` and the inlined subroutines (and lexical blocks) within it that hold
-        it too, outermost first; [] when no subprogram of this unit holds it."""
-        data = self.info.debug_info
-        cur = Cursor(data, self.first_die)
+    def _top_scopes(self) -> list[tuple[int, int, int]]:
+        """(low, high, DIE offset) of every subprogram (and other scope) right under the unit's root,
+        sorted: built by one walk over the unit, then every lookup walks one subprogram only."""
+        if self._top_index is not None:
+            return self._top_index
+        index: list[tuple[int, int, int]] = []
+        cur = Cursor(self.info.debug_info, self.first_die)
         root = self.read_die(cur)
-        if root is None or not root.has_children:
-            return []
-        chain: list[Die] = []
-        # depth 0: the root's children. A scope that holds pc is entered (its children are the next level
-        # searched); any other DIE with children is skipped, through DW_AT_sibling when the producer wrote it.
         depth = 0
-        holding_depth = 0  # how many levels of `chain` are open
-        while cur.pos < self.end:
+        while root is not None and root.has_children and cur.pos < self.end:
             die = self.read_die(cur)
             if die is None:
                 if depth == 0:
                     break
+                depth -= 1
+                continue
+            if depth == 0 and die.tag in _SCOPE_TAGS:
+                index.extend((lo, hi, die.offset) for lo, hi in self.ranges(die) if hi > lo)
+            if die.has_children:
+                sibling = die.attrs.get(AT_SIBLING)
+                if sibling is not None and sibling.form in _CU_RELATIVE_REFS:
+                    cur.pos = self.reference(sibling)
+                else:
+                    depth += 1
+        index.sort()
+        self._top_index = index
+        return index
+
+    def scopes_at(self, pc: int) -> list[Die]:
+        """The subprogram holding `pc` and the inlined subroutines (and lexical blocks) within it that hold
+        it too, outermost first; [] when no subprogram of this unit holds it."""
+        index = self._top_scopes()
+        at = bisect.bisect_right(index, (pc, 1 << 64, 1 << 64)) - 1
+        while at >= 0 and index[at][0] <= pc:
+            low, high, offset = index[at]
+            if low <= pc < high:
+                cur = Cursor(self.info.debug_info, offset)
+                die = self.read_die(cur)
+                assert die is not None
+                return self._scopes_below(cur, die, pc)
+            at -= 1
+        return []
+
+    def _scopes_below(self, cur: Cursor, top: Die, pc: int) -> list[Die]:
+        """`top` and, from the cursor on its children, the chain of nested scopes that hold pc. A scope
+        that holds pc is entered (its children are the next level searched); any other DIE with children
+        is skipped, through DW_AT_sibling when the producer wrote it."""
+        chain = [top]
+        if not top.has_children:
+            return chain
+        depth = 1  # the children of `top`
+        holding_depth = 1  # how many levels of `chain` are open
+        while cur.pos < self.end:
+            die = self.read_die(cur)
+            if die is None:
                 depth -= 1
                 if depth < holding_depth:
                     return chain
