@@ -20,7 +20,7 @@ from gocore_dap.backends.cframes.symbolize import PcSymbolizer
 from gocore_dap.backends.delve.api import DelveApi, Stackframe
 from gocore_dap.backends.delve.crash_probe import probe_crash, read_wait_reasons
 from gocore_dap.backends.delve.process import DelveProcess
-from gocore_dap.backends.delve.stack_repair import ShownFrame, fault_pc, repair_stack
+from gocore_dap.backends.delve.stack_repair import ShownFrame, fault_pc, repair_frame_facts, repair_stack
 from gocore_dap.goviews.build_info import BuildInfo, parse_buildinfo_section, parse_modinfo
 from gocore_dap.goviews.code_scope import CodeKind, CodeScope, YourCode
 from gocore_dap.goviews.crash import CrashAnalysis, analyze_crash
@@ -66,6 +66,8 @@ class CoreRead:
     scope: CodeScope
     raw_crash_stack: tuple[Stackframe, ...]
     crash_stack: tuple[ShownFrame, ...]
+    # The crash analysis' own frames (what the report shows), from the probe's repaired facts.
+    analysis_frames: tuple[GoLocation, ...]
     goroutines: tuple[GoroutineRead, ...]
 
 
@@ -94,7 +96,12 @@ async def _read_core(case: CorpusCase, dlv: Path) -> CoreRead:
             shown = repair_stack(await api.stacktrace(int(g["id"]), DEPTH), fault_pc=pc, symbolizer=symbolizer)
             state = goroutine_state(status, reason, wait_reasons)
             reads.append(GoroutineRead(int(g["id"]), state, _start_function(shown), tuple(shown)))
+        signal = facts.handled_signal
+        repaired = repair_frame_facts(facts.frames, fault_pc=fault_pc(signal.number, signal.pc) if signal else None,
+                                      symbolizer=symbolizer)  # fmt: skip
+        analysis = analyze_crash(attrs.evolve(facts, frames=repaired), wait_reasons)
         return CoreRead(
+            analysis_frames=tuple(GoLocation(f.function, f.file, f.line) for f in analysis.frames),
             crash=crash,
             scope=CodeScope.from_build_info(build_info(artifact.binary)),
             raw_crash_stack=tuple(raw),
@@ -152,6 +159,18 @@ def test_the_stop_lands_on_the_line_the_author_names(corpus_case: CorpusCase, co
         f"landed on {landed.function} {landed.file}:{landed.line}; the author names {expected}: "
         f"{expected.source_line(corpus_case.name).strip()!r}"
     )
+
+
+def test_the_reports_crashing_stack_lands_there_too(corpus_case: CorpusCase, core: CoreRead) -> None:
+    if core.crash.crashing_goroutine_id is None:
+        # No goroutine crashed: the report's stack is the runtime's own thread, with nothing of yours.
+        assert core.analysis_frames
+        assert not any(core.scope.is_yours(f.function, f.file) for f in core.analysis_frames)
+        return
+    index = landing_frame_index(core.analysis_frames, core.scope)
+    assert index is not None
+    landed = core.analysis_frames[index]
+    assert expected_landing(corpus_case.name).matches(landed.function, landed.file, landed.line), landed
 
 
 @pytest.mark.corpus("cgo_crash", "cgo_inlined_lookup", "cgo_c_library")

@@ -23,8 +23,9 @@ import attrs
 
 from gocore_dap.backends.cframes.symbolize import PcSymbolizer, SymbolFrame
 from gocore_dap.backends.delve.api import Function, Location, Stackframe
+from gocore_dap.goviews.crash import FrameFact
 
-__all__ = ["FAULT_SIGNALS", "ShownFrame", "fault_pc", "repair_stack"]
+__all__ = ["FAULT_SIGNALS", "ShownFrame", "fault_pc", "repair_frame_facts", "repair_stack"]
 
 # Signals the kernel raises at the instruction that caused them (si_code > 0): SIGILL, SIGTRAP, SIGBUS,
 # SIGFPE, SIGSEGV. Their PC is the faulting instruction, not a return address.
@@ -52,40 +53,45 @@ def fault_pc(signal_number: int | None, signal_pc: int | None) -> int | None:
     return None
 
 
-def _is_artefact(frame: Stackframe) -> bool:
-    return frame.location.pc == 0 and not frame.location.function_name
-
-
 def _c_name(function: str) -> str:
     # Delve prefixes `C.` to a concrete C function but not to one it found inlined (`C.find`, `lookup`).
     return function.removeprefix("C.")
 
 
-def _replacement(group: Sequence[tuple[int, Stackframe]], symbols: Sequence[SymbolFrame]) -> list[ShownFrame]:
-    """Frames for the symbols at the faulting PC, each reading the scope of the Delve frame of the same
-    function (Delve expanded the same inlined calls, perhaps at another line), else the group's first."""
-    by_name = {_c_name(frame.location.function_name): (index, frame) for index, frame in group}
-    first_index, first = group[0]
-    out = []
-    for symbol in symbols:
-        index, original = by_name.get(_c_name(symbol.function), (first_index, first))
-        function = Function(symbol.function, symbol.entry, original.location.function.optimized
-                            if original.location.function is not None else False)  # fmt: skip
-        location = Location(pc=original.location.pc, file=symbol.file, line=symbol.line, function=function)
-        same_function = _c_name(symbol.function) == _c_name(original.location.function_name)
-        out.append(
-            ShownFrame(
-                attrs.evolve(
-                    original,
-                    location=location,
-                    # Variables belong to the Delve frame of the same function only.
-                    locals=original.locals if same_function else (),
-                    arguments=original.arguments if same_function else (),
-                ),
-                index,
-                repaired=True,
-            )
-        )
+def _plan(
+    pcs: Sequence[int],
+    functions: Sequence[str],
+    fault_pc: int | None,
+    symbolizer: PcSymbolizer | None,
+) -> list[tuple[int, SymbolFrame | None]]:
+    """What to show, as (index of the frame it comes from, the symbol it becomes or None to keep it)."""
+    out: list[tuple[int, SymbolFrame | None]] = []
+    index = 0
+    repaired = False
+    while index < len(pcs):
+        if pcs[index] == 0 and not functions[index]:
+            index += 1  # Delve's pc-0 frame at the switch from the goroutine's stack to the system stack
+            continue
+        if (
+            not repaired
+            and fault_pc is not None
+            and symbolizer is not None
+            and pcs[index] == fault_pc
+            and index > 0
+            and functions[index - 1] == _SIGNAL_HANDLER
+        ):
+            end = index
+            while end < len(pcs) and pcs[end] == fault_pc:
+                end += 1
+            symbols = symbolizer.frames_at(fault_pc)
+            if symbols:
+                by_name = {_c_name(functions[i]): i for i in range(index, end)}
+                out.extend((by_name.get(_c_name(symbol.function), index), symbol) for symbol in symbols)
+                repaired = True
+                index = end
+                continue
+        out.append((index, None))
+        index += 1
     return out
 
 
@@ -94,31 +100,37 @@ def repair_stack(
 ) -> list[ShownFrame]:
     """Delve's frames (innermost first) with the faulting frame re-read at its exact PC and Delve's
     function-less pc-0 frames dropped (see the module docstring)."""
+    plan = _plan([f.location.pc for f in frames], [f.location.function_name for f in frames], fault_pc, symbolizer)
     out: list[ShownFrame] = []
-    index = 0
-    repaired = False
-    while index < len(frames):
-        frame = frames[index]
-        if _is_artefact(frame):
-            index += 1
+    for index, symbol in plan:
+        original = frames[index]
+        if symbol is None:
+            out.append(ShownFrame(original, index))
             continue
-        if (
-            not repaired
-            and fault_pc is not None
-            and symbolizer is not None
-            and frame.location.pc == fault_pc
-            and index > 0
-            and frames[index - 1].location.function_name == _SIGNAL_HANDLER
-        ):
-            end = index
-            while end < len(frames) and frames[end].location.pc == fault_pc:
-                end += 1
-            symbols = symbolizer.frames_at(fault_pc)
-            if symbols:
-                out.extend(_replacement([(i, frames[i]) for i in range(index, end)], symbols))
-                repaired = True
-                index = end
-                continue
-        out.append(ShownFrame(frame, index))
-        index += 1
+        optimized = original.location.function.optimized if original.location.function is not None else False
+        location = Location(pc=original.location.pc, file=symbol.file, line=symbol.line,
+                            function=Function(symbol.function, symbol.entry, optimized))  # fmt: skip
+        same_function = _c_name(symbol.function) == _c_name(original.location.function_name)
+        # Variables belong to the Delve frame of the same function only.
+        frame = attrs.evolve(
+            original,
+            location=location,
+            locals=original.locals if same_function else (),
+            arguments=original.arguments if same_function else (),
+        )
+        out.append(ShownFrame(frame, index, repaired=True))
     return out
+
+
+def repair_frame_facts(
+    frames: Sequence[FrameFact], *, fault_pc: int | None = None, symbolizer: PcSymbolizer | None = None
+) -> tuple[FrameFact, ...]:
+    """The same repair on the crash probe's frames (`CrashFacts.frames`), before `analyze_crash`, so that
+    the crash's own frames (the report's crashing stack) name the faulting C line too."""
+    plan = _plan([f.pc for f in frames], [f.function for f in frames], fault_pc, symbolizer)
+    return tuple(
+        frames[index]
+        if symbol is None
+        else attrs.evolve(frames[index], function=symbol.function, file=symbol.file, line=symbol.line)
+        for index, symbol in plan
+    )
