@@ -407,6 +407,7 @@ class DebugInfo:
         self._aranges = section(sections, ".debug_aranges")
         self._abbrev_tables: dict[int, dict[int, _Abbrev]] = {}
         self._units: list[CompileUnit] | None = None
+        self._by_offset: dict[int, CompileUnit] = {}
         self._unit_ranges: list[tuple[int, int, int]] | None = None  # (low, high, unit index), sorted
 
     def units(self) -> list[CompileUnit]:
@@ -415,33 +416,41 @@ class DebugInfo:
         return self._units
 
     def _read_units(self) -> Iterator[CompileUnit]:
-        data = self.debug_info
         pos = 0
-        while pos + 11 <= len(data):
-            cur = Cursor(data, pos)
-            length, offset_size = cur.initial_length()
-            end = cur.pos + length
-            version = cur.u16()
-            if version >= 5:
-                unit_type = cur.u8()
-                address_size = cur.u8()
-                abbrev_offset = cur.uint(offset_size)
-                if unit_type in (4, 5):  # skeleton / split compile: dwo id
-                    cur.skip(8)
-                elif unit_type in (2, 6):  # type units: signature and type offset
-                    cur.skip(8 + offset_size)
-            else:
-                abbrev_offset = cur.uint(offset_size)
-                address_size = cur.u8()
-            abbrevs = self._abbrev_tables.get(abbrev_offset)
-            if abbrevs is None:
-                abbrevs = self._abbrev_tables[abbrev_offset] = _parse_abbrevs(self.debug_abbrev, abbrev_offset)
-            unit = CompileUnit(self, pos, end, version, address_size, offset_size, abbrevs, cur.pos)
-            self._read_root(unit)
+        while pos + 11 <= len(self.debug_info):
+            unit = self._unit_at_offset(pos)
             yield unit
-            if end <= pos:
+            if unit.end <= pos:
                 break
-            pos = end
+            pos = unit.end
+
+    def _unit_at_offset(self, pos: int) -> CompileUnit:
+        """The unit whose header is at `pos` (read once)."""
+        unit = self._by_offset.get(pos)
+        if unit is not None:
+            return unit
+        cur = Cursor(self.debug_info, pos)
+        length, offset_size = cur.initial_length()
+        end = cur.pos + length
+        version = cur.u16()
+        if version >= 5:
+            unit_type = cur.u8()
+            address_size = cur.u8()
+            abbrev_offset = cur.uint(offset_size)
+            if unit_type in (4, 5):  # skeleton / split compile: dwo id
+                cur.skip(8)
+            elif unit_type in (2, 6):  # type units: signature and type offset
+                cur.skip(8 + offset_size)
+        else:
+            abbrev_offset = cur.uint(offset_size)
+            address_size = cur.u8()
+        abbrevs = self._abbrev_tables.get(abbrev_offset)
+        if abbrevs is None:
+            abbrevs = self._abbrev_tables[abbrev_offset] = _parse_abbrevs(self.debug_abbrev, abbrev_offset)
+        unit = CompileUnit(self, pos, end, version, address_size, offset_size, abbrevs, cur.pos)
+        self._read_root(unit)
+        self._by_offset[pos] = unit
+        return unit
 
     @staticmethod
     def _read_root(unit: CompileUnit) -> None:
@@ -481,10 +490,8 @@ class DebugInfo:
         """The compile unit whose code holds `pc`: from .debug_aranges when the producer wrote it (GCC
         does, Go's linker does not), else from the units' own ranges."""
         offset = self._aranges_lookup(pc)
-        if offset is not None:
-            for unit in self.units():
-                if unit.offset == offset:
-                    return unit
+        if offset is not None and offset + 11 <= len(self.debug_info):
+            return self._unit_at_offset(offset)
         entries = self._ranges_index()
         at = bisect.bisect_right(entries, (pc, 1 << 64, 1 << 30)) - 1
         # Ranges of different units do not overlap, but a unit's ranges can be many: look back a little.
