@@ -111,3 +111,89 @@ def test_inline_expansion_agrees_with_delve_at_return_addresses(corpus_case: Cor
         assert ours == theirs, hex(pc)
         inlined += len(group) > 1
     assert inlined, "no inlined call on any stack: the comparison proves little"
+
+
+C_PROGRAM = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct entry { const char *key; int value; struct entry *next; };
+
+static unsigned hash(const char *s) {
+	unsigned h = 2166136261u;
+	for (; *s; s++) {
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	}
+	return h;
+}
+
+static int lookup(struct entry **buckets, unsigned n, const char *key) {
+	const struct entry *e = buckets[hash(key) % n];
+	while (e != NULL && strcmp(e->key, key) != 0) {
+		e = e->next;
+	}
+	return e != NULL ? e->value : -1;
+}
+
+int find(struct entry **buckets, unsigned n, const char *key) {
+	if (key == NULL || key[0] == '\0') {
+		return -2;
+	}
+	return lookup(buckets, n, key);
+}
+
+int main(int argc, char **argv) {
+	struct entry **buckets = calloc(8, sizeof *buckets);
+	printf("%d\n", find(buckets, 8, argc > 1 ? argv[1] : "billing"));
+	return 0;
+}
+"""
+
+
+def addr2line(binary: Path, addresses: list[int]) -> dict[int, list[tuple[str, int]]]:
+    """binutils' inline chain at each exact address: [(function, line)], innermost first."""
+    out = subprocess.run(["addr2line", "-f", "-i", "-a", "-e", str(binary), *(hex(a) for a in addresses)],
+                         capture_output=True, text=True, check=True, timeout=120).stdout.splitlines()  # fmt: skip
+    chains: dict[int, list[tuple[str, int]]] = {}
+    current: list[tuple[str, int]] = []
+    index = 0
+    while index < len(out):
+        line = out[index]
+        if line.startswith("0x"):
+            current = chains.setdefault(int(line, 16), [])
+            index += 1
+            continue
+        where = out[index + 1].split(" (discriminator")[0]
+        number = where.rsplit(":", 1)[-1]
+        current.append((line, int(number) if number.isdigit() else 0))
+        index += 2
+    return chains
+
+
+@pytest.mark.parametrize("dwarf", ["-gdwarf-4", "-gdwarf-5"])
+def test_a_c_executable_agrees_with_binutils(dwarf: str, tmp_path: Path) -> None:
+    for tool in ("gcc", "readelf", "addr2line"):
+        require_tool(shutil.which(tool) is not None, tool)
+    source = tmp_path / "lookup.c"
+    source.write_text(C_PROGRAM)
+    binary = tmp_path / "lookup"
+    subprocess.run(["gcc", "-O2", "-g", dwarf, "-o", str(binary), str(source)], check=True, timeout=120)
+    symbolizer = PcSymbolizer.open(binary)
+    rows = readelf_rows(binary)
+    ours_lines = 0
+    for address, (file, line) in rows.items():
+        frames = symbolizer.frames_at(address)
+        if frames and frames[0].file.endswith("lookup.c"):
+            assert (Path(frames[0].file).name, frames[0].line) == (file, line), hex(address)
+            ours_lines += 1
+    assert ours_lines > 20
+    chains = addr2line(binary, sorted(rows))
+    inlined = 0
+    for address, chain in chains.items():
+        if not chain or chain[0][0] == "??":
+            continue
+        ours = [(f.function.removeprefix("C."), f.line) for f in symbolizer.frames_at(address)]
+        assert ours == chain, hex(address)
+        inlined += len(chain) > 1
+    assert inlined, "gcc inlined nothing: the chains prove little"
