@@ -141,12 +141,18 @@ def test_text_and_markdown(many_report: Report) -> None:
     coloured = render(many_report, "text", color=True)
     assert "\x1b[" not in plain and "\x1b[" in coloured
     assert many_report.headline in plain
-    for group in many_report.groups[:10]:
+    for group in many_report.program_groups[:10]:
         assert group["label"] in plain
+    # The runtime's own groups are one "Go runtime" row in the text and the Markdown, every group in the JSON.
+    runtime = many_report.runtime_groups
+    assert runtime and not any(str(g["label"]) in plain for g in runtime)
+    assert f"Go runtime ({len(runtime)} groups)" in plain
     markdown = render(many_report, "markdown")
     assert markdown.startswith(f"# {many_report.headline}")
     rows = [line for line in markdown.splitlines() if line.startswith("| ") and "|---" not in line]
-    assert len(rows) >= min(len(many_report.groups), 50)
+    assert len(rows) >= min(len(many_report.program_groups), 50) + 1
+    assert sum(1 for line in rows if "Go runtime (" in line) == 1
+    assert len(json.loads(render(many_report, "json"))["goroutines"]["groups"]) == len(many_report.groups)
 
 
 def test_deadlock_report_has_no_crashing_goroutine(deadlock: Core, dlv_path: Path) -> None:

@@ -30,9 +30,11 @@ from gocore_dap.corpus.builder import (
 from tests.support.processes import pid_alive
 
 EXPECTED_PROGRAMS = {
-    "cgo_crash", "classic", "concurrent_map_writes", "deadlock", "external_abrt", "many_goroutines",
-    "nested_panic", "nil_deref", "optimized_inlined", "pprof_labels", "recovered_repanic", "wrapped_error",
+    "cgo_c_library", "cgo_crash", "cgo_inlined_lookup", "classic", "concurrent_map_writes", "deadlock",
+    "external_abrt", "many_goroutines", "nested_panic", "nil_deref", "optimized_inlined", "pprof_labels",
+    "recovered_repanic", "stdlib_panic", "wrapped_error",
 }
+CGO_PROGRAMS = {"cgo_c_library", "cgo_crash", "cgo_inlined_lookup"}
 
 
 def write_program(root: Path, name: str = "demo", **overrides: Any) -> Path:
@@ -82,11 +84,12 @@ def test_every_program_has_a_valid_manifest() -> None:
 
 def test_manifest_specifics() -> None:
     assert load_manifest(programs_dir() / "nil_deref").gcflags == "-N -l"
-    assert load_manifest(programs_dir() / "cgo_crash").cgo is True
+    for name in CGO_PROGRAMS:
+        assert load_manifest(programs_dir() / name).cgo is True, name
     assert load_manifest(programs_dir() / "external_abrt").trigger == "sigabrt_after_ready"
     many = load_manifest(programs_dir() / "many_goroutines")
     assert many.params == {"goroutines": "300"} and many.param_passing == "args"
-    others = EXPECTED_PROGRAMS - {"nil_deref", "cgo_crash", "external_abrt", "many_goroutines"}
+    others = EXPECTED_PROGRAMS - {"nil_deref", "external_abrt", "many_goroutines"} - CGO_PROGRAMS
     for name in others:
         manifest = load_manifest(programs_dir() / name)
         assert (manifest.gcflags, manifest.cgo, manifest.trigger) == (None, False, "self"), name

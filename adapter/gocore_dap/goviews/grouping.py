@@ -36,8 +36,10 @@ from typing import Any
 
 import attrs
 
+from gocore_dap.goviews.code_scope import CodeScope
 from gocore_dap.goviews.frames import is_runtime_internal
 from gocore_dap.goviews.goroutine_info import GoLocation, GoroutineTable
+from gocore_dap.goviews.user_location import stack_label
 from gocore_dap.goviews.wait_reasons import SCAN_BIT, STATUS_WAITING
 
 __all__ = [
@@ -336,9 +338,15 @@ def _digest(text: str) -> str:
 
 
 class StackTable:
-    """The stacks read so far: each row's stack id (-1 while unread) and each stack's frames."""
+    """The stacks read so far: each row's stack id (-1 while unread) and each stack's frames.
 
-    def __init__(self) -> None:
+    With a `scope` (code_scope.CodeScope) a stack's label is its place in your code
+    (`user_location.stack_label`: `main.locker (main.go:14) · in sync.(*Mutex).Lock < main.main.gowrap3`);
+    without one, its first non-runtime frame and that frame's caller.
+    """
+
+    def __init__(self, scope: CodeScope | None = None) -> None:
+        self.scope = scope
         self.of_row = array("l")
         self._ids: dict[tuple[LocationTuple, ...], int] = {}
         self.frames: list[tuple[GoLocation, ...]] = []
@@ -366,9 +374,10 @@ class StackTable:
         if stack is None:
             stack = len(self.frames)
             self._ids[identity] = stack
-            self.frames.append(tuple(GoLocation(*f) for f in frames))
+            locations = tuple(GoLocation(*f) for f in frames)
+            self.frames.append(locations)
             self.keys.append("stack:" + _digest(repr(identity)))
-            self.labels.append(_stack_label(identity))
+            self.labels.append(stack_label(locations, self.scope) if self.scope is not None else _stack_label(identity))
             self._by_key[self.keys[stack]] = stack
         if self.of_row[row] < 0:
             self.read += 1

@@ -3,50 +3,36 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
-from gocore_dap.goviews.frames import first_user_frame_index, is_runtime_internal
+import attrs
 
-# Frames that exist only because the process was dying: signal delivery, the runtime's throw/panic
-# machinery and the re-raise that made the kernel write the core. Nobody wants to land on them.
-CRASH_MACHINERY = frozenset(
-    {
-        "runtime.raise",
-        "runtime.raiseproc",
-        "runtime.tgkill",
-        "runtime.dieFromSignal",
-        "runtime.sigfwdgo",
-        "runtime.sighandler",
-        "runtime.sigtrampgo",
-        "runtime.sigtramp",
-        "runtime.cgoSigtramp",
-        "runtime.sigreturn",
-        "runtime.sigreturn__sigaction",
-        "runtime.crash",
-        "runtime.abort",
-        "runtime.fatalthrow",
-        "runtime.fatalpanic",
-        "runtime.fatal",
-        "runtime.throw",
-        "runtime.throw.func1",
-        "runtime.fatalthrow.func1",
-        "runtime.fatalpanic.func1",
-        "runtime.startpanic_m",
-        "runtime.dopanic_m",
-        "runtime.gopanic",
-        "panic",
-        "runtime.panicmem",
-        "runtime.panicmemAddr",
-        "runtime.sigpanic",
-        "runtime.systemstack",
-        "runtime.systemstack_switch",
-        "runtime.mcall",
-        "runtime.preprintpanics",
-        "runtime.printpanics",
-        "runtime.goexit0",
-        "runtime.badsignal",
-        "runtime.sigsend",
-    }
+from gocore_dap.goviews.code_scope import CodeKind, CodeScope, SourceFrame, has_source
+from gocore_dap.goviews.crash import CrashAnalysis
+from gocore_dap.goviews.frames import (
+    CRASH_MACHINERY,
+    first_user_frame_index,
+    is_crash_machinery,
+    is_runtime_internal,
+    traceback_name,
 )
+from gocore_dap.goviews.landing import landing_frame_index
+
+__all__ = [
+    "CRASH_MACHINERY",
+    "OS_THREAD_ID_BASE",
+    "FrameHint",
+    "deemphasized_frames",
+    "frame_hints",
+    "goroutine_thread_name",
+    "is_crash_machinery",
+    "is_system_goroutine",
+    "lwp_of_dap_id",
+    "os_thread_dap_id",
+    "os_thread_name",
+    "stop_badge",
+    "thread_headline_function",
+]
 
 # Go's own rule (runtime.isSystemGoroutine): a goroutine that starts in package runtime is the
 # runtime's, except these, which run user code.
@@ -56,14 +42,6 @@ _USER_GOROUTINE_STARTS = frozenset({"runtime.main", "runtime.corostart", "runtim
 # so the block sits just below 2**31: Linux LWPs are below 2**22 (pid_max), and goroutine ids that
 # high are far beyond what real programs reach.
 OS_THREAD_ID_BASE = (1 << 31) - (1 << 23)
-
-
-def is_crash_machinery(function: str) -> bool:
-    return (
-        function in CRASH_MACHINERY
-        or function.startswith("runtime.panic")
-        or function.startswith("runtime.goPanic")
-    )
 
 
 def is_system_goroutine(start_function: str) -> bool:
@@ -86,7 +64,7 @@ def goroutine_thread_name(goroutine_id: int, state: str, function: str, *, crash
     """`goroutine 18 [chan receive] main.worker`: the runtime's own header, then where it is."""
     name = f"goroutine {goroutine_id} [{state}]"
     if function:
-        name += f" {function}"
+        name += f" {traceback_name(function)}"
     if crashed:
         name += " (crashed)"
     return name
@@ -95,7 +73,7 @@ def goroutine_thread_name(goroutine_id: int, state: str, function: str, *, crash
 def os_thread_name(lwp: int, function: str, *, crashed: bool = False) -> str:
     name = f"thread {lwp} [no goroutine]"
     if function:
-        name += f" {function}"
+        name += f" {traceback_name(function)}"
     if crashed:
         name += " (crashed)"
     return name
@@ -110,13 +88,25 @@ def thread_headline_function(functions: Sequence[str]) -> str:
     return functions[0] if functions else ""
 
 
-def deemphasized_frames(functions: Sequence[str], *, on_goroutine: bool) -> list[bool]:
+def deemphasized_frames(
+    functions: Sequence[str],
+    *,
+    on_goroutine: bool,
+    files: Sequence[str] | None = None,
+    scope: CodeScope | None = None,
+) -> list[bool]:
     """Which frames the editor should skip when it picks the frame to show.
 
-    On a goroutine: every runtime-internal frame above the first user frame. On an OS thread
-    that ran no goroutine (deadlock, external signal): the crash machinery on top, so the
-    editor lands on what the runtime was doing (`runtime.checkdead`, `runtime.mstart`...).
+    With a `scope` (and the frames' `files`): `frame_hints`' rule, so the editor opens the landing
+    frame. Without one, the rule for callers without build info: on a goroutine every runtime-internal
+    frame above the first non-runtime frame; on an OS thread that ran no goroutine (deadlock, external
+    signal) the crash machinery on top, so the editor lands on what the runtime was doing
+    (`runtime.checkdead`, `runtime.mstart`...).
     """
+    if scope is not None:
+        frames = [_Frame(f, files[i] if files is not None and i < len(files) else "", 1)
+                  for i, f in enumerate(functions)]  # fmt: skip
+        return [hint.source == "deemphasize" for hint in frame_hints(frames, scope, on_goroutine=on_goroutine)]
     marks = [False] * len(functions)
     if on_goroutine:
         first_user = first_user_frame_index(functions)
@@ -132,3 +122,86 @@ def deemphasized_frames(functions: Sequence[str], *, on_goroutine: bool) -> list
     if all(marks):
         return [False] * len(functions)
     return marks
+
+
+@attrs.frozen
+class _Frame:
+    function: str
+    file: str
+    line: int
+
+
+# Source.origin texts (DAP: "the origin of this source", shown by editors next to the file).
+_ORIGINS: dict[CodeKind, str] = {
+    CodeKind.RUNTIME: "Go runtime",
+    CodeKind.CGO_GENERATED: "generated by cgo (no file on disk)",
+    CodeKind.GENERATED: "generated by the Go compiler",
+    CodeKind.FOREIGN: "C library",
+}
+
+
+@attrs.frozen
+class FrameHint:
+    """How one frame of a `stackTrace` response is presented.
+
+    `frame`: StackFrame.presentationHint; `source`: Source.presentationHint (None: leave it out); `origin`:
+    Source.origin; `kind`: whose code it is; `landing`: the frame the editor should open.
+    """
+
+    frame: Literal["normal", "subtle"]
+    source: Literal["deemphasize"] | None
+    origin: str | None
+    kind: CodeKind
+    landing: bool = False
+
+
+def frame_hints(
+    frames: Sequence[SourceFrame], scope: CodeScope, *, on_goroutine: bool, landing: int | None = None
+) -> list[FrameHint]:
+    """Presentation of each frame of a stack (innermost first).
+
+    Editors open the first frame whose source is not deemphasised (VS Code: the first with an available
+    source whose `presentationHint` is not "deemphasize"), so every frame above the landing frame
+    (`landing.landing_frame_index`, or `landing` when the caller chose one) has its source deemphasised;
+    library frames among them keep a normal frame hint (they are real code a reader may step through),
+    the runtime's, generated and foreign ones are `subtle`. Below the landing, only the runtime's,
+    generated, foreign and unknown frames are deemphasised (`runtime.main`, `runtime.goexit`, cgo's
+    wrappers). On an OS thread that ran no goroutine (a deadlock, a kill from outside) the landing is
+    the first frame below the crash machinery.
+    """
+    kinds = scope.kinds(frames)
+    if landing is None:
+        if on_goroutine:
+            landing = landing_frame_index(frames, scope)
+        else:
+            landing = next((i for i, f in enumerate(frames) if not is_crash_machinery(f.function)), 0)
+    hints: list[FrameHint] = []
+    for index, kind in enumerate(kinds):
+        readable = has_source(kind)
+        origin = _ORIGINS.get(kind)
+        if index == landing:
+            hints.append(FrameHint("normal", None, origin, kind, landing=True))
+        elif landing is not None and index < landing:
+            hints.append(FrameHint("normal" if readable else "subtle", "deemphasize", origin, kind))
+        elif readable:
+            hints.append(FrameHint("normal", None, origin, kind))
+        else:
+            hints.append(FrameHint("subtle", "deemphasize", origin, kind))
+    return hints
+
+
+def stop_badge(crash: CrashAnalysis | None) -> str:
+    """The `stopped` event's `description`: VS Code prints it upper-cased as a badge on the thread's row,
+    where a whole panic message squeezes the thread's name away. A word or two: `panic`, `fatal error`,
+    the signal's name (`SIGSEGV`, `SIGABRT`); the full message belongs in `text` and `exceptionInfo`."""
+    if crash is None:
+        return "crash"
+    if crash.kind == "panic":
+        return "panic"
+    if crash.kind == "fatal error":
+        return "fatal error"
+    if crash.kind == "signal":
+        if crash.signal is not None and crash.signal.name:
+            return crash.signal.name
+        return "signal"
+    return "crash"

@@ -11,9 +11,20 @@ from typing import Any
 
 import attrs
 
-__all__ = ["SCHEMA_VERSION", "Report", "ReportFrame", "SourceLine"]
+__all__ = ["SCHEMA_VERSION", "Report", "ReportFrame", "SourceLine", "is_runtime_group"]
 
 SCHEMA_VERSION = 1
+# CodeKind values of code somebody wrote and can read (goviews.code_scope.has_source).
+_READABLE_KINDS = frozenset({"mainModule", "dependency", "standardLibrary"})
+
+
+def is_runtime_group(group: Mapping[str, Any]) -> bool:
+    """A goroutine group of the runtime's own (GC workers, the finalizer, the scavenger...): it does not
+    hold the crashing goroutine and its representative is a system goroutine (`goviews.presentation.
+    is_system_goroutine`, the runtime's own isSystemGoroutine rule). The same rule as the extension's
+    Goroutines view (editor-extension/src/goroutineTree.ts), which folds these groups into "Go runtime"."""
+    representative = group.get("representative") or {}
+    return not group.get("containsCrashing") and bool(representative.get("system"))
 
 
 @attrs.frozen
@@ -33,10 +44,25 @@ class ReportFrame:
     runtime: bool  # the Go runtime's own frame (goviews.frames.is_runtime_internal)
     source: str | None = None
     context: tuple[SourceLine, ...] = ()  # a few lines around `line`, for the frame that crashed
+    # Whose code it is (goviews.code_scope.CodeKind value), when the collector classified it.
+    kind: str | None = None
+    # The frame the editor opens for this crash (goviews.landing.landing_frame_index).
+    landing: bool = False
+
+    @property
+    def dimmed(self) -> bool:
+        """Shown faintly: the runtime's frames, generated wrappers, C without source, unknown frames."""
+        if self.kind is not None:
+            return self.kind not in _READABLE_KINDS
+        return self.runtime
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"function": self.function, "file": self.file, "line": self.line,
                                "runtime": self.runtime}  # fmt: skip
+        if self.kind is not None:
+            out["kind"] = self.kind
+        if self.landing:
+            out["landing"] = True
         if self.source is not None:
             out["source"] = self.source
         if self.context:
@@ -71,6 +97,17 @@ class Report:
     @property
     def groups(self) -> list[Mapping[str, Any]]:
         return list(self.goroutines.get("groups") or [])
+
+    @property
+    def program_groups(self) -> list[Mapping[str, Any]]:
+        """The groups of the program's own goroutines (and the crasher's), in the report's order."""
+        return [g for g in self.groups if not is_runtime_group(g)]
+
+    @property
+    def runtime_groups(self) -> list[Mapping[str, Any]]:
+        """The runtime's own groups (`is_runtime_group`), which the text and Markdown reports fold into
+        one "Go runtime" row; the JSON and HTML reports keep every group."""
+        return [g for g in self.groups if is_runtime_group(g)]
 
     def to_json(self) -> dict[str, Any]:
         crash = {k: v for k, v in self.crash.items() if k not in ("program", "core")}

@@ -1,14 +1,18 @@
 """The report for a terminal: a crash card, the crashing stack with its source, the bucket table.
 
 Colour (ANSI) only when asked: the caller decides from the TTY and NO_COLOR (`report.should_color`).
-Runtime frames are dimmed, the headline is red, the crashing goroutine's bucket is marked.
+Runtime frames are dimmed, the headline is red, the crashing goroutine's bucket is marked. The runtime's
+own goroutine groups (GC workers, the finalizer...) are folded into one "Go runtime" row below the
+program's (`model.is_runtime_group`, the extension's rule); the JSON report keeps every group.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from gocore_dap.goviews.frames import traceback_name
+from gocore_dap.report.escape import clean_controls
 from gocore_dap.report.model import Report
 
 __all__ = ["render_text"]
@@ -43,7 +47,21 @@ class _Style:
 
 def _clean(text: str) -> str:
     """Control characters from the core (a panic value can hold anything) must not drive the terminal."""
-    return "".join(ch if ch in "\n\t" or (ch >= " " and ch != "\x7f") else f"\\x{ord(ch):02x}" for ch in text)
+    return clean_controls(text)
+
+
+RUNTIME_ROW_LABEL = "Go runtime"
+
+
+def runtime_row(groups: Sequence[Mapping[str, Any]]) -> tuple[int, dict[str, int], str]:
+    """The folded row of the runtime's own groups: (goroutines, states summed, label)."""
+    count = sum(int(g.get("count", 0)) for g in groups)
+    states: dict[str, int] = {}
+    for group in groups:
+        for state, n in (group.get("states") or {}).items():
+            states[state] = states.get(state, 0) + int(n)
+    plural = "s" if len(groups) != 1 else ""
+    return count, states, f"{RUNTIME_ROW_LABEL} ({len(groups):,} group{plural})"
 
 
 def _states(states: Mapping[str, int]) -> str:
@@ -107,13 +125,13 @@ def render_text(report: Report, *, color: bool = False) -> str:
     title = "Crashing goroutine" if report.crashing_goroutine_id is not None else "Crashing thread"
     lines.append(s.bold(f"{title}:"))
     for frame in report.frames:
-        name = f"  {frame.function}(...)"
-        where = f"      {frame.file}:{frame.line}"
-        if frame.runtime:
+        name = f"  {traceback_name(frame.function) or '?'}(...)"
+        where = f"      {frame.file or '?'}:{frame.line}"
+        if frame.dimmed:
             lines.append(s.dim(_clean(name)))
             lines.append(s.dim(_clean(where)))
             continue
-        lines.append(_clean(name))
+        lines.append(_clean(name + ("   <- crashed here" if frame.landing else "")))
         lines.append(s.cyan(_clean(where)))
         if frame.context:
             for src in frame.context:
@@ -124,7 +142,6 @@ def render_text(report: Report, *, color: bool = False) -> str:
             lines.append(s.dim(_clean(f"        {frame.source.strip()}")))
 
     goroutines = report.goroutines
-    groups = report.groups
     exactness = "approximate" if goroutines.get("approximate") else "exact"
     lines.append("")
     heading = (
@@ -133,15 +150,24 @@ def render_text(report: Report, *, color: bool = False) -> str:
     )
     lines.append(s.bold(_clean(heading)))
     lines.append(f"  {'COUNT':>8}  {'STATE':<{_STATE_WIDTH}}  WHERE")
-    for group in groups[:TEXT_MAX_GROUPS]:
-        state = _states(group.get("states") or {})
+
+    def row(count: int, states: Mapping[str, int], label: str) -> str:
+        state = _states(states)
         if len(state) > _STATE_WIDTH:
             state = state[: _STATE_WIDTH - 3] + "..."
-        line = f"  {group.get('count', 0):>8,}  {state:<{_STATE_WIDTH}}  {group.get('label', '')}"
+        return f"  {count:>8,}  {state:<{_STATE_WIDTH}}  {label}"
+
+    program = report.program_groups
+    for group in program[:TEXT_MAX_GROUPS]:
+        line = row(int(group.get("count", 0)), group.get("states") or {}, str(group.get("label", "")))
         crashed = bool(group.get("containsCrashing"))
         lines.append(s.yellow(_clean(line + "   <- crashed here")) if crashed else _clean(line))
-    hidden = groups[TEXT_MAX_GROUPS:]
-    more_groups = int(goroutines.get("totalGroups", 0)) - min(len(groups), TEXT_MAX_GROUPS)
+    runtime = report.runtime_groups
+    if runtime:
+        lines.append(s.dim(_clean(row(*runtime_row(runtime)))))
+    hidden = program[TEXT_MAX_GROUPS:]
+    listed = min(len(program), TEXT_MAX_GROUPS) + len(runtime)
+    more_groups = int(goroutines.get("totalGroups", 0)) - listed
     if more_groups > 0:
         more = sum(int(g.get("count", 0)) for g in hidden)
         counted = f" ({more:,} goroutines listed in the JSON/HTML report)" if more else ""
