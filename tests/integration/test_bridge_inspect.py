@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+import shutil
 import struct
 from collections.abc import Iterator
 from typing import Any
@@ -510,7 +511,9 @@ def test_substitute_path_rewrites_source_paths(
     adapters: Adapters, corpus_case: CorpusCase, tmp_path: Any
 ) -> None:
     built_in = str(corpus_case.artifact.source_dir)  # the path the binary's DWARF names
+    # The user's checkout of the same sources elsewhere: an explicit rule wins where its file exists.
     editor = str(tmp_path / "workspace" / "nil_deref")
+    shutil.copytree(built_in, editor)
     session = start_live(adapters, corpus_case, substitutePath=[{"from": editor, "to": built_in}])
     try:
         frame = session.frame("main.applyFee")

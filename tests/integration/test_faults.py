@@ -366,9 +366,9 @@ def test_disconnect_does_not_wait_for_a_hung_delve(classic: CrashArtifact, priva
         client.assert_clean()
         print(f"\ndisconnect with a hung Delve -> answered in {took:.2f} s, adapter exited after {exited:.2f} s")
         assert exited < 5.0
-        # Responses came in request order.
+        # The two requests under way (served concurrently, so answered in either order) before the disconnect.
         order = [m["request_seq"] for m in client.timeline if m.get("type") == "response"]
-        assert order[-3:] == [pending, queued, ending]
+        assert sorted(order[-3:-1]) == sorted([pending, queued]) and order[-1] == ending
     finally:
         client.close()
     assert temp_entries(private_tmp) == []

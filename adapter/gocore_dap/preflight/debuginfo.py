@@ -82,9 +82,10 @@ class DebugInfoOptions:
     cache_dir: Path | None = None
     # Seconds for connecting and for each read of a debuginfod answer.
     timeout: float = DEFAULT_TIMEOUT
-    # How the messages name the three ways: launch attributes by default, CLI options for `report`.
-    directories_option: str = '"debugInfoDirectories"'
-    symbol_file_option: str = '"symbolFile"'
+    # How the messages name two of the three ways: the same words from every front end, so that an
+    # editor and `gocore-dap report` give one message for the same files.
+    directories_option: str = 'the launch attribute "debugInfoDirectories" (report: --debug-info-dir)'
+    symbol_file_option: str = '"symbolFile" (report: --symbol-file)'
 
     def urls(self, environ: Mapping[str, str] | None = None) -> tuple[str, ...]:
         if self.debuginfod_urls is not None:

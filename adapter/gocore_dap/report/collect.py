@@ -143,7 +143,6 @@ async def build_report(
         fetch_sources=False,
         debug_info_directories=tuple(debug_info_directories),
         symbol_file=symbol_file,
-        debug_info_setting_names=("--debug-info-dir", "--symbol-file"),
     )
     loaded = await open_core(options, progress=progress, settings=BATCH)
     # Only now: bad input files are refused before the command pays for importing the rest.
