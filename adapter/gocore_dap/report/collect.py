@@ -16,9 +16,9 @@ from typing import Any
 
 import gocore_dap
 from gocore_dap.backends.delve.api import DelveApi
-from gocore_dap.backends.delve.errors import BackendError, DelveStartError
-from gocore_dap.backends.delve.locate import DlvNotFound, find_dlv
+from gocore_dap.backends.delve.errors import BackendError, DelveStartError, DelveUnavailable
 from gocore_dap.backends.delve.process import DelveProcess
+from gocore_dap.backends.delve.selection import prepare_delve
 from gocore_dap.goviews.crash import CrashAnalysis, CrashFrame, analyze_crash
 from gocore_dap.goviews.frames import first_user_frame_index, is_runtime_internal
 from gocore_dap.goviews.grouping import ArgumentError, parse_group_by
@@ -164,13 +164,20 @@ async def build_report(
     delve: DelveProcess | None = None
     explorer: GoroutineExplorer | None = None
     try:
+        go_version = checked.go_version if checked is not None else None
         try:
-            dlv_path = find_dlv(str(dlv) if dlv is not None else None)
-        except DlvNotFound as exc:
+            launch = await prepare_delve(
+                go_version, str(dlv) if dlv is not None else None, progress=lambda _f, t: say(t)
+            )
+        except DelveUnavailable as exc:
             raise ReportDelveError(str(exc)) from None
+        warnings.extend(launch.warnings)
         say("starting Delve")
         try:
-            delve = await DelveProcess.start(dlv_path, program_path, core_for_delve, rpc_timeout=600.0)
+            delve = await DelveProcess.start(
+                launch.dlv, program_path, core_for_delve, rpc_timeout=600.0, unix_socket=launch.unix_socket,
+                flags=launch.flags,
+            )  # fmt: skip
         except DelveStartError as exc:
             raise ReportDelveError(str(exc)) from None
         try:

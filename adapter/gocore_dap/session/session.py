@@ -20,9 +20,17 @@ import attrs
 
 from gocore_dap.backends.delve.api import DelveApi, LoadConfig, Stackframe, Variable
 from gocore_dap.backends.delve.crash_probe import probe_crash, read_wait_reasons
-from gocore_dap.backends.delve.errors import BackendError, DelveGone, DelveRpcError, DelveStartError, DelveTimeout
-from gocore_dap.backends.delve.locate import DlvNotFound, find_dlv
+from gocore_dap.backends.delve.errors import (
+    BackendError,
+    DelveGone,
+    DelveRpcError,
+    DelveStartError,
+    DelveTimeout,
+    DelveUnavailable,
+)
+from gocore_dap.backends.delve.locate import explicit_dlv
 from gocore_dap.backends.delve.process import DelveProcess
+from gocore_dap.backends.delve.selection import prepare_delve
 from gocore_dap.goviews import presentation
 from gocore_dap.goviews.crash import CrashAnalysis, analyze_crash, format_details
 from gocore_dap.goviews.paths import PathMapper
@@ -169,8 +177,8 @@ class CoreSession:
         core = (base / os.path.expanduser(args.core_file_path)).resolve()
         # Before the checks: a missing Delve should not wait for a large core to be decompressed.
         try:
-            dlv = find_dlv(args.dlv_path)
-        except DlvNotFound as exc:
+            explicit_dlv(args.dlv_path)
+        except DelveUnavailable as exc:
             raise DapError(ErrorId.DLV_NOT_FOUND, message=str(exc)) from None
         result = await _preflight_off_the_loop(program, core, self._progress_sync)
         self.preflight_result = result
@@ -183,13 +191,21 @@ class CoreSession:
         core_to_open = result.core_for_delve
         timeout = args.dlv_timeout or 60.0
         try:
+            dlv = await prepare_delve(result.go_version, args.dlv_path, progress=lambda _f, t: self._progress_sync(t))
+        except DelveUnavailable as exc:
+            raise DapError(ErrorId.DLV_NOT_FOUND, message=str(exc)) from None
+        for warning in dlv.warnings:
+            await self._output(f"warning: {warning}\n", category="important")
+        try:
             self.delve = await DelveProcess.start(
-                dlv,
+                dlv.dlv,
                 program,
                 core_to_open,
                 startup_timeout=max(timeout, 60.0),
                 rpc_timeout=timeout,
                 on_exit=self._on_delve_exit,
+                unix_socket=dlv.unix_socket,
+                flags=dlv.flags,
             )
         except DelveStartError as exc:
             raise DapError(ErrorId.DLV_START_FAILED, message=str(exc)) from None
@@ -202,7 +218,8 @@ class CoreSession:
             self.view = CoreView(self.api, wait_reasons)
         except BackendError as exc:
             raise DapError(ErrorId.DLV_FAILED, message=f"Delve could not read the core: {exc}") from None
-        await self._check_go_version()
+        if dlv.explicit:  # a picked release covers the core, or has warned above
+            await self._check_go_version()
 
     async def _check_go_version(self) -> None:
         assert self.api is not None
