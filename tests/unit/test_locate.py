@@ -8,6 +8,7 @@ import pytest
 
 import gocore_dap
 from gocore_dap.backends.delve.locate import (
+    DELVE_DIR_ENV_VAR,
     ENV_VAR,
     DlvNotFound,
     dlv_version,
@@ -267,3 +268,16 @@ def test_version_matches_ignores_the_v_prefix() -> None:
     assert version_matches("v1.27.2", "1.27.2")
     assert not version_matches("1.27.1", "v1.27.2")
     assert not version_matches(None, "v1.27.2")
+
+
+def test_delve_dir_env_var_replaces_the_default_places(checkout: Path, tmp_path: Path) -> None:
+    env = {**empty_env(tmp_path), DELVE_DIR_ENV_VAR: str(tmp_path / "shared")}
+    assert release_dir("v1.22.1", env=env) == tmp_path / "shared" / "v1.22.1"
+    shared = fake_dlv(tmp_path / "shared" / PINNED / "dlv")
+    fake_dlv(checkout / ".tools" / "delve" / PINNED / "dlv")
+    assert find_dlv(None, env=env) == shared
+
+
+def test_relative_delve_dir_is_ignored(checkout: Path, tmp_path: Path) -> None:
+    env = {**empty_env(tmp_path), DELVE_DIR_ENV_VAR: "relative/dir"}
+    assert release_dir("v1.22.1", env=env) == checkout.resolve() / ".tools" / "delve" / "v1.22.1"

@@ -18,6 +18,8 @@ import gocore_dap
 from gocore_dap.backends.delve.errors import DelveUnavailable
 
 ENV_VAR = "GOCORE_DAP_DLV"
+# A folder holding a folder per Delve release, instead of the default places.
+DELVE_DIR_ENV_VAR = "GOCORE_DAP_DELVE_DIR"
 
 _VERSION_LINE = re.compile(r"^Version:\s*(\S+)", re.MULTILINE)
 
@@ -53,9 +55,14 @@ def user_install_dir(version: str = gocore_dap.DELVE_VERSION, *, env: Mapping[st
 
 
 def release_dir(version: str = gocore_dap.DELVE_VERSION, *, env: Mapping[str, str] | None = None) -> Path:
-    """Where Delve `version` is installed: `<repo>/.tools/delve/<version>` in a checkout, else the user
-    install folder. Only `gocore-dap install-delve` and the install on first use write there, and only a dlv
-    that reported the right version, so the folder name is trusted without running `dlv version`."""
+    """Where Delve `version` is installed: `$GOCORE_DAP_DELVE_DIR/<version>` when that is set (a shared or
+    pre-filled folder, e.g. in a container image), else `<repo>/.tools/delve/<version>` in a checkout, else
+    the user install folder. Only `gocore-dap install-delve` and the install on first use write there, and
+    only a dlv that reported the right version, so the folder name is trusted without running `dlv version`."""
+    env = os.environ if env is None else env
+    shared = env.get(DELVE_DIR_ENV_VAR, "")
+    if shared and os.path.isabs(shared):
+        return Path(shared) / version
     tools = project_tools_dir()
     return tools / version if tools is not None else user_install_dir(version, env=env)
 
