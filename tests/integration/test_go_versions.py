@@ -71,11 +71,15 @@ GO_RELEASES = (
 )
 PROGRAMS = ("classic", "deadlock", "concurrent_map_writes", "nested_panic")
 CASES = [(name, toolchain) for toolchain in GO_RELEASES for name in PROGRAMS]
-GOCORE_DAP = [str(REPO / ".venv" / "bin" / "gocore-dap")] if (REPO / ".venv" / "bin" / "gocore-dap").exists() else [
-    sys.executable,
-    "-m",
-    "gocore_dap",
-]
+GOCORE_DAP = (
+    [str(REPO / ".venv" / "bin" / "gocore-dap")]
+    if (REPO / ".venv" / "bin" / "gocore-dap").exists()
+    else [
+        sys.executable,
+        "-m",
+        "gocore_dap",
+    ]
+)
 
 # The bridge checks, run here on this module's `observation` (pytest collects imported test functions);
 # three more are wrapped below.
@@ -146,7 +150,11 @@ def simultaneous_crashers(parsed: ParsedTraceback) -> list[TracebackGoroutine]:
     """Goroutines that each printed the fatal error: with many writers, `concurrent map writes` can be caught
     by two goroutines at once, both print, and the core is dumped on either one's thread."""
     dying = ("runtime.fatal", "runtime.throw")
-    return [g for g in parsed.goroutines if g.id != 0 and g.state == "running" and g.frames[:1] and g.frames[0].function in dying]
+    return [
+        g
+        for g in parsed.goroutines
+        if g.id != 0 and g.state == "running" and g.frames[:1] and g.frames[0].function in dying
+    ]
 
 
 def as_seen_by_the_core(case: CorpusCase, crasher: int | None) -> CorpusCase:
