@@ -197,3 +197,10 @@ def test_the_table_says_what_each_release_says_of_itself(release: DelveRelease) 
     # Unix sockets came with Delve 1.22.1 (`--listen=unix:PATH`, in cmd/dlv/cmds/commands.go).
     commands = (source / "cmd" / "dlv" / "cmds" / "commands.go").read_text(encoding="utf-8")
     assert release.unix_socket == ('"unix:"' in commands or "unix:" in commands)
+
+
+def test_caveats_come_only_for_the_go_versions_they_were_measured_on() -> None:
+    assert pick_release("go1.20.14").caveats and "SIGQUIT" in pick_release("go1.20.14").caveats[0]
+    assert pick_release("go1.21.13").caveats
+    for go in ("go1.19.13", "go1.22.12", "go1.26.8"):
+        assert pick_release(go).caveats == ()

@@ -21,6 +21,7 @@ from gocore_dap.backends.delve.errors import BackendError, DelveUnavailable
 
 __all__ = [
     "RELEASES",
+    "Caveat",
     "Choice",
     "DelveRelease",
     "GoTooOld",
@@ -37,14 +38,36 @@ GoVersion = tuple[int, int]  # (major, minor): Delve's ranges are by minor relea
 
 
 @attrs.frozen
+class Caveat:
+    """A known difference from what the runtime printed, measured with a release on some Go versions."""
+
+    min_go: GoVersion
+    max_go: GoVersion
+    text: str
+
+    def applies(self, go: GoVersion) -> bool:
+        return self.min_go <= go <= self.max_go
+
+
+# Measured with the corpus program external_abrt (a healthy server killed with SIGABRT from outside).
+_EXTERNAL_SIGNAL_GO_1_20_1_21 = Caveat(
+    (1, 20),
+    (1, 21),
+    "A core made by a signal from outside (kill -ABRT) shows 'SIGQUIT: quit' instead of 'SIGABRT: abort': on "
+    "Go 1.20 and 1.21 the core's current thread is one the runtime relayed SIGQUIT to. Goroutines and stacks "
+    "are right.",
+)
+
+
+@attrs.frozen
 class DelveRelease:
     version: str  # "v1.25.2", as `go install ...@VERSION` takes it
     min_go: GoVersion
     max_go: GoVersion
     # `--listen=unix:PATH` (Delve >= 1.22.1); otherwise loopback TCP with --only-same-user.
     unix_socket: bool = True
-    # Differences from what the runtime printed that were measured with this release on its Go versions.
-    caveats: tuple[str, ...] = ()
+    # Differences from what the runtime printed, measured with this release on some of its Go versions.
+    caveats: tuple[Caveat, ...] = ()
 
     def covers(self, go: GoVersion) -> bool:
         return self.min_go <= go <= self.max_go
@@ -61,8 +84,8 @@ RELEASES: Final[tuple[DelveRelease, ...]] = (
     DelveRelease("v1.27.2", (1, 25), (1, 27)),
     DelveRelease("v1.26.2", (1, 24), (1, 26)),
     DelveRelease("v1.25.2", (1, 22), (1, 25)),
-    DelveRelease("v1.24.2", (1, 21), (1, 24)),
-    DelveRelease("v1.22.1", (1, 19), (1, 22)),
+    DelveRelease("v1.24.2", (1, 21), (1, 24), caveats=(_EXTERNAL_SIGNAL_GO_1_20_1_21,)),
+    DelveRelease("v1.22.1", (1, 19), (1, 22), caveats=(_EXTERNAL_SIGNAL_GO_1_20_1_21,)),
     DelveRelease("v1.21.0", (1, 18), (1, 21), unix_socket=False),
 )
 
@@ -96,6 +119,8 @@ class Choice:
     check_go_version_off: bool = False
     # For the crash card (and the report): why what is shown may be wrong, or None.
     warning: str | None = None
+    # The release's known caveats for this Go version: to show only where they apply (e.g. an external signal).
+    caveats: tuple[str, ...] = ()
 
 
 def _dotted(go: GoVersion) -> str:
@@ -149,7 +174,7 @@ def pick_release(go_version: str | None) -> Choice:
         )
     for release in RELEASES:
         if release.covers(go):
-            return Choice(release)
+            return Choice(release, caveats=tuple(c.text for c in release.caveats if c.applies(go)))
     if go > newest.max_go:
         return Choice(
             newest,

@@ -21,7 +21,7 @@ import attrs
 
 from gocore_dap.backends.delve.install import Progress, ensure_release
 from gocore_dap.backends.delve.locate import dlv_version, explicit_dlv, installed_dlv
-from gocore_dap.backends.delve.releases import DelveRelease, pick_release, release_named
+from gocore_dap.backends.delve.releases import Choice, DelveRelease, pick_release, release_named
 
 __all__ = ["CHECK_GO_VERSION_OFF", "DelveLaunch", "choose_delve", "prepare_delve"]
 
@@ -38,7 +38,8 @@ class DelveLaunch:
     flags: tuple[str, ...]  # extra `dlv core` flags
     unix_socket: bool  # False: loopback TCP with --only-same-user (Delve < 1.22.1)
     explicit: bool  # dlvPath / GOCORE_DAP_DLV chose it
-    warnings: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()  # for the crash card and the report, always
+    caveats: tuple[str, ...] = ()  # known differences for this Go version (releases.Caveat), where they apply
 
 
 def _version_tuple(version: str) -> tuple[int, ...] | None:
@@ -71,17 +72,18 @@ def choose_delve(
         return _explicit_launch(chosen)
     choice = pick_release(go_version)
     dlv = ensure_release(choice.release, env=env, go=go, progress=progress, cancel=cancel)
-    return _picked_launch(dlv, choice.release, choice.check_go_version_off, choice.warning)
+    return _picked_launch(dlv, choice)
 
 
-def _picked_launch(dlv: Path, release: DelveRelease, check_off: bool, warning: str | None) -> DelveLaunch:
+def _picked_launch(dlv: Path, choice: Choice) -> DelveLaunch:
     return DelveLaunch(
         dlv,
-        release,
-        (CHECK_GO_VERSION_OFF,) if check_off else (),
-        release.unix_socket,
+        choice.release,
+        (CHECK_GO_VERSION_OFF,) if choice.check_go_version_off else (),
+        choice.release.unix_socket,
         explicit=False,
-        warnings=(warning,) if warning else (),
+        warnings=(choice.warning,) if choice.warning else (),
+        caveats=choice.caveats,
     )
 
 
@@ -120,4 +122,4 @@ async def prepare_delve(
         except asyncio.CancelledError:
             cancel.set()  # go install is killed; the lock and staging folder are released by the thread
             raise
-    return _picked_launch(found, choice.release, choice.check_go_version_off, choice.warning)
+    return _picked_launch(found, choice)
