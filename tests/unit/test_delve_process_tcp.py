@@ -110,7 +110,7 @@ def test_tcp_delve_that_exits_before_listening_reports_its_words(tmp_path: Path)
     message = str(caught.value)
     assert "code 1" in message and "too old for Go version go1.22.12" in message
     # Delve's advice is no option here; ours is.
-    assert 'remove "dlvPath"' in message
+    assert 'Without "dlvPath" / GOCORE_DAP_DLV, gocore-dap picks a Delve release' in message
 
 
 def test_tcp_delve_that_never_listens_times_out(tmp_path: Path) -> None:

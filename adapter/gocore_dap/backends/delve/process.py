@@ -246,8 +246,8 @@ class DelveProcess:
         if any(marker in words for marker in _TOO_OLD_MARKERS):
             # Delve's advice (--check-go-version=false) is no option the user has here.
             words += (
-                '\nThis Delve does not support the program\'s Go version: remove "dlvPath" / GOCORE_DAP_DLV '
-                "to let gocore-dap pick the Delve release for it."
+                "\nThis Delve does not support the program's Go version. Without \"dlvPath\" / GOCORE_DAP_DLV, "
+                "gocore-dap picks a Delve release that does (for programs built with Go 1.18 or newer)."
             )
         raise DelveStartError(f"Delve exited with code {self._process.returncode}: {words}")
 
