@@ -54,7 +54,9 @@ from tests.integration.test_bridge_corpus import (
 )
 from tests.support.corpus_fixtures import CorpusCache, CorpusCase, CorpusUnavailable
 
-pytestmark = pytest.mark.integration
+# The first test to run prepares everything (see `prepared`): from empty caches that is ten toolchain downloads,
+# six Delve builds and 40 cores, up to ~11 min on two busy cores; the tests themselves take seconds each.
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(1800)]
 
 # The latest patch of each minor that the Go module proxy serves as a toolchain module.
 GO_RELEASES = (
