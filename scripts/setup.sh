@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Set up a checkout for development: .venv with the package (editable, dev extras) and the pinned Delve in
-# .tools/bin. Idempotent; a second run only checks and takes about a second. Progress goes to stderr.
+# Set up a checkout for development: .venv with the package (editable, dev extras) and Delve in .tools/delve/
+# (the release for the Go on PATH and the pinned one; .tools/bin/dlv links to the pinned one). Other releases,
+# for cores of older Go, are installed on first use or by `gocore-dap install-delve --all`.
+# Idempotent; a second run only checks and takes about a second. Progress goes to stderr.
 # Environment: PYTHON (default python3) is the interpreter that creates .venv.
 set -euo pipefail
 
@@ -27,7 +29,7 @@ command -v "$python" >/dev/null 2>&1 ||
   die "$python is Python $("$python" -c 'import platform; print(platform.python_version())'); gocore-dap needs >= 3.11 (set PYTHON=/path/to/python3.11)."
 
 command -v go >/dev/null 2>&1 ||
-  die "go not found on PATH. Go (>= 1.25) is needed to build the pinned Delve and the example programs: https://go.dev/doc/install"
+  die "go not found on PATH. Go (>= 1.25) is needed to build Delve and the example programs: https://go.dev/doc/install"
 
 check_cores() {
   local file=/proc/sys/kernel/core_pattern pattern hard
@@ -88,9 +90,15 @@ fi
 
 # --- Delve ---------------------------------------------------------------------------------------------------
 
-# The command itself does nothing when the pinned version is already in place.
-"$venv/bin/gocore-dap" install-delve --dest "$tools" >/dev/null ||
+# Each command does nothing when its release is already in place. First the release that reads cores of the
+# Go on PATH (the examples' and the tests' own), then the pinned one, which .tools/bin/dlv points at for
+# scripts and tests that want "the" Delve.
+"$venv/bin/gocore-dap" install-delve >/dev/null ||
   die "installing Delve failed (see above)."
+pinned=$("$venv/bin/python" -c 'import gocore_dap; print(gocore_dap.DELVE_VERSION)')
+"$venv/bin/gocore-dap" install-delve --release "$pinned" >/dev/null ||
+  die "installing Delve $pinned failed (see above)."
+ln -sfn "../delve/$pinned/dlv" "$tools/dlv"
 
 # --- test tools ---------------------------------------------------------------------------------------------
 
@@ -98,4 +106,4 @@ fi
 bash "$repo/scripts/setup-debuginfod.sh" ||
   warn "debuginfod is missing: the split-debug-info tests will skip (and fail under CI=true)."
 
-say "ready in ${SECONDS}s: .venv ($("$venv/bin/python" -c 'import platform; print(platform.python_version())')), $(go env GOVERSION), $tools/dlv"
+say "ready in ${SECONDS}s: .venv ($("$venv/bin/python" -c 'import platform; print(platform.python_version())')), $(go env GOVERSION), Delve $pinned in $repo/.tools/delve"

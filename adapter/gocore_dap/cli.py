@@ -42,22 +42,41 @@ def build_parser() -> argparse.ArgumentParser:
 
     install = commands.add_parser(
         "install-delve",
-        help=f"build the pinned Delve ({gocore_dap.DELVE_VERSION}) with `go install`",
+        help="build the Delve release(s) gocore-dap needs with `go install` (for offline use)",
         description=(
-            f"Build Delve {gocore_dap.DELVE_VERSION} with `go install` and put it where gocore-dap "
-            "looks for it. Does nothing when that version is already there."
+            "Build Delve releases with `go install` and put each where gocore-dap looks for it "
+            "(.tools/delve/VERSION in a source checkout, else $XDG_DATA_HOME/gocore-dap/delve-VERSION). "
+            "gocore-dap also does this by itself the first time a core needs a release; run this beforehand "
+            "to work offline. Without --for, --release or --all: the release for the Go on PATH. "
+            "A release already in place is left alone."
         ),
+    )
+    install.add_argument(
+        "--for",
+        dest="go_versions",
+        metavar="GOVERSION",
+        action="append",
+        default=[],
+        help="the release that reads cores of programs built with this Go (go1.22, 1.21.13, ...); repeatable",
+    )
+    install.add_argument(
+        "--release",
+        dest="releases",
+        metavar="VERSION",
+        action="append",
+        default=[],
+        help=f"a Delve release by version (v1.25.2, ...; the newest is {gocore_dap.DELVE_VERSION}); repeatable",
+    )
+    install.add_argument(
+        "--all", dest="everything", action="store_true", help="every release gocore-dap uses (all supported Go)"
     )
     install.add_argument(
         "--dest",
         metavar="DIR",
         type=Path,
-        help="folder for dlv (default: .tools/bin in a source checkout, else "
-        "$XDG_DATA_HOME/gocore-dap/delve-VERSION)",
+        help="put dlv into DIR instead (one release only; then point dlvPath or GOCORE_DAP_DLV at DIR/dlv)",
     )
-    install.add_argument(
-        "--force", action="store_true", help="reinstall even if the version is already there"
-    )
+    install.add_argument("--force", action="store_true", help="reinstall even if the release is already there")
     return parser
 
 
@@ -76,7 +95,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Imported here so that `serve` does not pay for what only this command needs.
         from gocore_dap.backends.delve.install import run_install_delve
 
-        return run_install_delve(args.dest, force=args.force)
+        return run_install_delve(
+            args.dest,
+            force=args.force,
+            releases=args.releases,
+            go_versions=args.go_versions,
+            everything=args.everything,
+        )
 
     if args.command == "serve":
         return _serve(args)

@@ -8,16 +8,21 @@ import pytest
 
 import gocore_dap
 from gocore_dap.backends.delve.locate import (
+    DELVE_DIR_ENV_VAR,
     ENV_VAR,
     DlvNotFound,
     dlv_version,
+    explicit_dlv,
     find_dlv,
+    installed_dlv,
     project_tools_dir,
+    release_dir,
     repo_root,
     user_install_dir,
     version_matches,
 )
 
+PINNED = gocore_dap.DELVE_VERSION
 VERSION_OUTPUT = "Delve Debugger\nVersion: 1.27.2\nBuild: $Id: 360e7b2181d3da54115aaee4f569954bca95cfe3 $\n"
 
 
@@ -68,12 +73,15 @@ def test_repo_root_of_the_real_checkout_has_the_package() -> None:
 
 def test_checkout_is_recognised(checkout: Path) -> None:
     assert repo_root() == checkout.resolve()
-    assert project_tools_dir() == checkout.resolve() / ".tools" / "bin"
+    assert project_tools_dir() == checkout.resolve() / ".tools" / "delve"
+    assert release_dir("v1.25.2") == checkout.resolve() / ".tools" / "delve" / "v1.25.2"
 
 
-def test_site_packages_install_is_no_checkout(installed: Path) -> None:
+def test_site_packages_install_is_no_checkout(installed: Path, tmp_path: Path) -> None:
     assert repo_root() is None
     assert project_tools_dir() is None
+    env = {"XDG_DATA_HOME": str(tmp_path / "data")}
+    assert release_dir("v1.25.2", env=env) == tmp_path / "data" / "gocore-dap" / "delve-v1.25.2"
 
 
 def test_user_install_dir_follows_xdg_data_home(tmp_path: Path) -> None:
@@ -94,7 +102,7 @@ def test_user_install_dir_defaults_to_local_share(tmp_path: Path, xdg: str | Non
 
 
 def test_explicit_path_wins_over_everything(checkout: Path, tmp_path: Path) -> None:
-    fake_dlv(checkout / ".tools" / "bin" / "dlv")
+    fake_dlv(checkout / ".tools" / "delve" / PINNED / "dlv")
     from_env = fake_dlv(tmp_path / "env" / "dlv")
     explicit = fake_dlv(tmp_path / "explicit" / "dlv")
     env = {**empty_env(tmp_path), ENV_VAR: str(from_env)}
@@ -110,7 +118,7 @@ def test_relative_explicit_path_is_made_absolute(
 
 
 def test_env_var_wins_over_tools_and_user_install(checkout: Path, tmp_path: Path) -> None:
-    fake_dlv(checkout / ".tools" / "bin" / "dlv")
+    fake_dlv(checkout / ".tools" / "delve" / PINNED / "dlv")
     env = {**empty_env(tmp_path), "XDG_DATA_HOME": str(tmp_path / "data")}
     fake_dlv(user_install_dir(env=env) / "dlv")
     from_env = fake_dlv(tmp_path / "env" / "dlv")
@@ -119,22 +127,25 @@ def test_env_var_wins_over_tools_and_user_install(checkout: Path, tmp_path: Path
 
 
 def test_empty_explicit_and_env_count_as_unset(checkout: Path, tmp_path: Path) -> None:
-    tools_dlv = fake_dlv(checkout / ".tools" / "bin" / "dlv")
+    tools_dlv = fake_dlv(checkout / ".tools" / "delve" / PINNED / "dlv")
     env = {**empty_env(tmp_path), ENV_VAR: ""}
     assert find_dlv("", env=env) == tools_dlv.resolve()
+    assert explicit_dlv("", env=env) is None
 
 
-def test_project_tools_folder_wins_over_user_install(checkout: Path, tmp_path: Path) -> None:
-    tools_dlv = fake_dlv(checkout / ".tools" / "bin" / "dlv")
+def test_in_a_checkout_the_release_folder_under_tools(checkout: Path, tmp_path: Path) -> None:
+    tools_dlv = fake_dlv(checkout / ".tools" / "delve" / PINNED / "dlv")
     env = {**empty_env(tmp_path), "XDG_DATA_HOME": str(tmp_path / "data")}
-    fake_dlv(user_install_dir(env=env) / "dlv")
+    fake_dlv(user_install_dir(env=env) / "dlv")  # not a checkout's place
     assert find_dlv(None, env=env) == tools_dlv.resolve()
 
 
-def test_user_install_is_the_last_resort(checkout: Path, tmp_path: Path) -> None:
-    env = {**empty_env(tmp_path), "XDG_DATA_HOME": str(tmp_path / "data")}
-    user_dlv = fake_dlv(user_install_dir(env=env) / "dlv")
-    assert find_dlv(None, env=env) == user_dlv
+def test_each_release_in_its_own_folder(checkout: Path, tmp_path: Path) -> None:
+    old = fake_dlv(checkout / ".tools" / "delve" / "v1.22.1" / "dlv")
+    env = empty_env(tmp_path)
+    assert find_dlv(None, env=env, version="v1.22.1") == old.resolve()
+    assert installed_dlv("v1.22.1", env=env) == old.resolve()
+    assert installed_dlv("v1.25.2", env=env) is None
 
 
 def test_user_install_without_a_checkout(installed: Path, tmp_path: Path) -> None:
@@ -143,18 +154,18 @@ def test_user_install_without_a_checkout(installed: Path, tmp_path: Path) -> Non
     assert find_dlv(None, env=env) == user_dlv
 
 
-def test_non_executable_tools_dlv_is_skipped(checkout: Path, tmp_path: Path) -> None:
-    make_executable(checkout / ".tools" / "bin" / "dlv", mode=0o644)
-    env = empty_env(tmp_path)
-    user_dlv = fake_dlv(user_install_dir(env=env) / "dlv")
-    assert find_dlv(None, env=env) == user_dlv
+def test_non_executable_release_dlv_is_not_installed(checkout: Path, tmp_path: Path) -> None:
+    make_executable(checkout / ".tools" / "delve" / PINNED / "dlv", mode=0o644)
+    assert installed_dlv(PINNED, env=empty_env(tmp_path)) is None
+    with pytest.raises(DlvNotFound, match="is not executable"):
+        find_dlv(None, env=empty_env(tmp_path))
 
 
 # --- find_dlv: errors -----------------------------------------------------------------------------
 
 
 def test_missing_explicit_path_is_an_error_naming_it(checkout: Path, tmp_path: Path) -> None:
-    fake_dlv(checkout / ".tools" / "bin" / "dlv")  # must not be used as a fallback
+    fake_dlv(checkout / ".tools" / "delve" / PINNED / "dlv")  # must not be used as a fallback
     missing = tmp_path / "no" / "dlv"
     with pytest.raises(DlvNotFound) as caught:
         find_dlv(str(missing), env=empty_env(tmp_path))
@@ -176,7 +187,7 @@ def test_directory_as_explicit_path_is_an_error(installed: Path, tmp_path: Path)
 
 
 def test_bad_env_var_is_an_error_naming_it(checkout: Path, tmp_path: Path) -> None:
-    fake_dlv(checkout / ".tools" / "bin" / "dlv")  # must not be used as a fallback
+    fake_dlv(checkout / ".tools" / "delve" / PINNED / "dlv")  # must not be used as a fallback
     missing = tmp_path / "gone" / "dlv"
     env = {**empty_env(tmp_path), ENV_VAR: str(missing)}
     with pytest.raises(DlvNotFound) as caught:
@@ -200,14 +211,15 @@ def test_not_found_lists_what_was_tried_and_the_fix(checkout: Path, tmp_path: Pa
     message = str(caught.value)
     assert "dlvPath" in message
     assert ENV_VAR in message
-    assert str(checkout.resolve() / ".tools" / "bin" / "dlv") in message
-    assert str(user_install_dir(env=env) / "dlv") in message
-    assert "gocore-dap install-delve" in message
+    assert str(checkout.resolve() / ".tools" / "delve" / PINNED / "dlv") in message
+    assert f"gocore-dap install-delve --release {PINNED}" in message
 
 
-def test_not_found_outside_a_checkout_says_so(installed: Path, tmp_path: Path) -> None:
-    with pytest.raises(DlvNotFound, match="not running from a gocore-dap source checkout"):
-        find_dlv(None, env=empty_env(tmp_path))
+def test_not_found_outside_a_checkout_names_the_user_folder(installed: Path, tmp_path: Path) -> None:
+    env = empty_env(tmp_path)
+    with pytest.raises(DlvNotFound) as caught:
+        find_dlv(None, env=env)
+    assert str(user_install_dir(env=env) / "dlv") in str(caught.value)
 
 
 def test_uses_the_process_environment_by_default(
@@ -256,3 +268,16 @@ def test_version_matches_ignores_the_v_prefix() -> None:
     assert version_matches("v1.27.2", "1.27.2")
     assert not version_matches("1.27.1", "v1.27.2")
     assert not version_matches(None, "v1.27.2")
+
+
+def test_delve_dir_env_var_replaces_the_default_places(checkout: Path, tmp_path: Path) -> None:
+    env = {**empty_env(tmp_path), DELVE_DIR_ENV_VAR: str(tmp_path / "shared")}
+    assert release_dir("v1.22.1", env=env) == tmp_path / "shared" / "v1.22.1"
+    shared = fake_dlv(tmp_path / "shared" / PINNED / "dlv")
+    fake_dlv(checkout / ".tools" / "delve" / PINNED / "dlv")
+    assert find_dlv(None, env=env) == shared
+
+
+def test_relative_delve_dir_is_ignored(checkout: Path, tmp_path: Path) -> None:
+    env = {**empty_env(tmp_path), DELVE_DIR_ENV_VAR: "relative/dir"}
+    assert release_dir("v1.22.1", env=env) == checkout.resolve() / ".tools" / "delve" / "v1.22.1"

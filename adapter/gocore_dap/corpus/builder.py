@@ -453,9 +453,32 @@ def _tail(path: Path, limit: int = 4000) -> str:
     return text if len(text) <= limit else "...\n" + text[-limit:]
 
 
+_GO_LINE_RE = re.compile(r"^go\s+(\d+)\.(\d+)(?:\.\d+)?\s*$", re.MULTILINE)
+_GO_VERSION_RE = re.compile(r"^go(\d+)\.(\d+)")
+
+
+def _modfile_for(source_dir: Path, go_version: str, scratch: Path) -> Path | None:
+    """A copy of the program's go.mod whose `go` line names `go_version`'s minor when that is older than the
+    line (go1.21+ refuses a go.mod newer than itself), or None when go.mod needs no change. The programs use
+    nothing newer than what the oldest Go the project supports has; go.mod says `go 1.25` for today's Go."""
+    text = (source_dir / "go.mod").read_text(encoding="utf-8")
+    line, version = _GO_LINE_RE.search(text), _GO_VERSION_RE.match(go_version)
+    if line is None or version is None:
+        return None
+    wanted = (int(version.group(1)), int(version.group(2)))
+    if wanted >= (int(line.group(1)), int(line.group(2))):
+        return None
+    modfile = scratch / "build.mod"  # -modfile wants a name ending in .mod
+    modfile.write_text(_GO_LINE_RE.sub(f"go {wanted[0]}.{wanted[1]}", text, count=1), encoding="utf-8")
+    return modfile
+
+
 def _go_build(source_dir: Path, output: Path, manifest: Manifest, toolchain: str | None,
-              timeout: float, log: Path, trimpath: bool = False, strip: Strip | None = None) -> list[str]:
+              timeout: float, log: Path, trimpath: bool = False, strip: Strip | None = None,
+              modfile: Path | None = None) -> list[str]:
     argv = [_go_executable(), "build", "-o", str(output)]
+    if modfile is not None:
+        argv.append(f"-modfile={modfile}")
     if trimpath:
         argv.append("-trimpath")
     if manifest.gcflags:
@@ -633,9 +656,13 @@ def build(name: str, *, toolchain: str | None = None, params: Mapping[str, str] 
             shutil.rmtree(final)  # left by a build that died; the lock says nobody is writing it
         scratch = Path(tempfile.mkdtemp(prefix=f".tmp-{entry_name}-", dir=version_root))
         try:
+            modfile = _modfile_for(source_dir, info.version, scratch)
             build_argv = _go_build(source_dir, scratch / "binary", manifest, toolchain, build_timeout,
-                                   scratch / "build.log", trimpath, strip)
+                                   scratch / "build.log", trimpath, strip, modfile)
             (scratch / "build.log").unlink()
+            if modfile is not None:
+                modfile.unlink()
+                build_argv = [a for a in build_argv if not a.startswith("-modfile=")]
             if strip == "split":
                 _split_debug_info(scratch / "binary", build_timeout)
             scratch.rename(final)

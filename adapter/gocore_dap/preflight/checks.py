@@ -199,6 +199,11 @@ class PreflightResult:
         return [i for i in self.issues if i.severity == "warning"]
 
     @property
+    def go_version(self) -> str | None:
+        """The Go release that built the program (`go1.22.12`, from its build info), or None if unknown."""
+        return self.exe_info.go_version if self.exe_info is not None else None
+
+    @property
     def core_for_delve(self) -> Path:
         return self.decompressed_core if self.decompressed_core is not None else self.core
 

@@ -144,7 +144,9 @@ async def build_report(
         debug_info_directories=tuple(debug_info_directories),
         symbol_file=symbol_file,
     )
-    loaded = await open_core(options, progress=progress, settings=BATCH)
+    loaded = await open_core(
+        options, progress=(lambda fraction, text: progress(text)) if progress is not None else None, settings=BATCH
+    )
     # Only now: bad input files are refused before the command pays for importing the rest.
     from gocore_dap.backends.delve.errors import BackendError
     from gocore_dap.core.failures import backend_error

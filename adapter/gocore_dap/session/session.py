@@ -25,6 +25,8 @@ __all__ = ["CoreSession"]
 log = logging.getLogger(__name__)
 
 EmitFn = Callable[[str, Any], Awaitable[None]]
+# Shows a request's progress: (message, percentage or None).
+ProgressFn = Callable[[str, float | None], Awaitable[None]]
 
 
 class CoreSession:
@@ -61,7 +63,9 @@ class CoreSession:
         self.client = args
         self.machine.move(SessionState.INITIALIZED)
 
-    async def launch(self, args: m.LaunchArguments) -> None:
+    async def launch(self, args: m.LaunchArguments, progress: ProgressFn | None = None) -> None:
+        """Open the core; `progress(message, percentage)` shows its steps (a Delve release being installed,
+        a compressed core being decompressed) as the request's progress."""
         if self.machine.state is not SessionState.INITIALIZED:
             raise GocoreError(ErrorId.ALREADY_LAUNCHED if self._target else ErrorId.NOT_INITIALIZED)
         # Imported on first launch: answering `initialize` must not wait for what opening a core needs.
@@ -81,11 +85,20 @@ class CoreSession:
             debug_info_directories=tuple(args.debug_info_directories),
             symbol_file=args.symbol_file,
         )
+        shown: list[asyncio.Future[None]] = []
+
+        def report(fraction: float | None, text: str) -> None:
+            log.info("launch: %s", text)
+            if progress is not None:
+                shown.append(asyncio.ensure_future(progress(text, None if fraction is None else 100 * fraction)))
+
         try:
-            core = await open_core(options, on_delve_exit=self._on_delve_exit)
+            core = await open_core(options, progress=report, on_delve_exit=self._on_delve_exit)
         except BaseException:
             self.machine.move(SessionState.INITIALIZED)
             raise
+        finally:
+            await asyncio.gather(*shown, return_exceptions=True)
         try:
             self._target = Target(core, args, self.client, self._emit, self._important)
             for warning in core.warnings:

@@ -21,3 +21,8 @@ class DelveTimeout(BackendError):
 
 class DelveStartError(BackendError):
     """Delve could not load the executable and core (its own words are in the message)."""
+
+
+class DelveUnavailable(BackendError):
+    """No Delve can be run for this core: none found, the install failed, or no release reads its Go version.
+    The message says why and what to do."""

@@ -18,7 +18,7 @@ async def initialize(session: CoreSession, args: m.InitializeArguments, ctx: Req
 
 @commands.command("launch", m.LaunchArguments)
 async def launch(session: CoreSession, args: m.LaunchArguments, ctx: RequestContext) -> None:
-    await session.launch(args)
+    await session.launch(args, ctx.progress("Opening the core dump"))
     # The core is loaded: now the client may send its configuration (breakpoints, etc.).
     ctx.then(lambda: session.emit_event("initialized", None))
 
