@@ -1,0 +1,100 @@
+"""A loaded core: everything a front end reads about one opened core dump, and the Delve behind it."""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+from pathlib import Path
+
+from gocore_dap.backends.delve.api import DelveApi
+from gocore_dap.backends.delve.process import DelveProcess
+from gocore_dap.core.goroutines import GoroutineModel
+from gocore_dap.core.results import CrashSummary
+from gocore_dap.core.stacks import Stacks
+from gocore_dap.goviews.build_info import BuildInfo
+from gocore_dap.goviews.crash import CrashAnalysis
+from gocore_dap.goviews.wait_reasons import WaitReasonTable
+from gocore_dap.preflight.checks import PreflightResult
+from gocore_dap.sources.resolver import SourceResolver
+
+__all__ = ["LoadedCore"]
+
+
+class LoadedCore:
+    """Made by `open_core` only; `close()` ends Delve and removes temporary files (safe to call twice)."""
+
+    def __init__(
+        self,
+        *,
+        program: Path,
+        core: Path,
+        preflight: PreflightResult,
+        delve: DelveProcess,
+        api: DelveApi,
+        crash: CrashAnalysis,
+        wait_reasons: WaitReasonTable,
+        build_info: BuildInfo,
+        sources: SourceResolver,
+        goroutines: GoroutineModel,
+        warnings: tuple[str, ...],
+        delve_release: str | None = None,
+        temp_dirs: tuple[Path, ...] = (),
+        fetch_sources: bool = False,
+    ) -> None:
+        self.program = program
+        self.core = core
+        self.preflight = preflight
+        self.delve = delve
+        self.api = api
+        self.crash = crash
+        self.wait_reasons = wait_reasons
+        self.goroutines = goroutines
+        self.stacks = Stacks(self.api, wait_reasons)
+        # What the user should know before reading anything (a truncated core, a Delve release that
+        # does not cover the program's Go version), each a sentence.
+        self.warnings = warnings
+        # The program's module build info: from the executable, else from the core's runtime.modinfo.
+        self.build_info = build_info
+        # Where each source file the binary names is on this machine.
+        self.sources = sources
+        # Whether missing sources may be downloaded (`go mod download`) for whoever shows them.
+        self.fetch_sources = fetch_sources
+        # The table's Delve release in use (None for a dlv the user chose whose version is not in it).
+        self.delve_release = delve_release
+        self._temp_dirs = temp_dirs
+        self._closed = False
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    async def crash_summary(self) -> CrashSummary:
+        crash, info = self.crash, self.build_info
+        return CrashSummary(
+            kind=crash.kind,
+            headline=crash.headline,
+            message=crash.message,
+            crashing_thread_id=crash.crashing_thread_id,
+            crashing_goroutine_id=crash.crashing_goroutine_id,
+            panic_chain=tuple(crash.panic_chain),
+            signal=crash.signal,
+            go_version=crash.go_version or info.go_version,
+            goroutine_count=await self.goroutines.goroutine_count(),
+            build=info,
+            program=str(self.program),
+            core=str(self.core),
+        )
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        # The model may be reading stacks in the background: stop it before its Delve goes.
+        with contextlib.suppress(Exception):
+            await self.goroutines.close()
+        try:
+            await self.delve.close()
+        finally:
+            self.preflight.cleanup()
+            for folder in self._temp_dirs:
+                shutil.rmtree(folder, ignore_errors=True)

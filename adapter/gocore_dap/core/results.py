@@ -1,0 +1,65 @@
+"""The core model's answers about goroutines and the crash, as typed values.
+
+Front ends encode them: the DAP server and the JSON report through `protocol.go_extensions` (the wire
+shapes of docs/custom-requests.md), the text renderers and the language server read them directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import attrs
+
+from gocore_dap.goviews.build_info import BuildInfo
+from gocore_dap.goviews.crash import PanicRecord, SignalInfo
+from gocore_dap.goviews.goroutine_info import GoGoroutine, GoLocation
+
+__all__ = ["CrashSummary", "GoroutineGroup", "GoroutinesPage"]
+
+
+@attrs.frozen
+class GoroutineGroup:
+    """One bucket: goroutines that share a key (a stack, a location, a wait reason...)."""
+
+    key: str
+    label: str
+    count: int
+    states: Mapping[str, int]
+    # The representative's stack (for a stack group, the stack every member shares), innermost first.
+    stack: tuple[GoLocation, ...]
+    member_ids: tuple[int, ...]
+    contains_crashing: bool
+    representative: GoGoroutine | None
+    # Set when `states` were counted over a sample of `count` (the fast path): how many.
+    states_sampled: int | None = None
+
+
+@attrs.frozen
+class GoroutinesPage:
+    """One answer to a goroutines query: a page of goroutines, or of groups (or one group's members)."""
+
+    total: int  # goroutines that pass the filter
+    total_unfiltered: int
+    crashing: GoGoroutine | None  # always present when a goroutine crashed, whatever the filter or page
+    goroutines: tuple[GoGoroutine, ...]
+    groups: tuple[GoroutineGroup, ...]
+    total_groups: int
+    approximate: bool
+
+
+@attrs.frozen
+class CrashSummary:
+    """What a crash card shows: the crash, the program's build and the size of the core."""
+
+    kind: str
+    headline: str
+    message: str
+    crashing_thread_id: int
+    crashing_goroutine_id: int | None
+    panic_chain: tuple[PanicRecord, ...]
+    signal: SignalInfo | None
+    go_version: str
+    goroutine_count: int
+    build: BuildInfo
+    program: str
+    core: str
