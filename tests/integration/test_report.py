@@ -20,7 +20,8 @@ import pytest
 from gocore_dap.corpus import CrashArtifact, build
 from gocore_dap.goviews.frames import is_runtime_internal
 from gocore_dap.goviews.traceback_text import ParsedTraceback, parse_traceback
-from gocore_dap.report import Report, build_report, render
+from gocore_dap.report import Report, render
+from gocore_dap.report.collect import build_report
 from gocore_dap.report.render_json import SCHEMA_PATH
 from tests.conftest import require_tool
 from tests.support.corpus_fixtures import CorpusCache, CorpusUnavailable

@@ -34,8 +34,8 @@ from gocore_dap.backends.delve.api import (
     GOROUTINE_FIELD_USER_LOC,
     Goroutine,
 )
-from gocore_dap.core.options import INTERACTIVE, ModelSettings
 from gocore_dap.core.delve_goroutines import DelveGoroutines, add_goroutine, location_tuple
+from gocore_dap.core.options import INTERACTIVE, ModelSettings
 from gocore_dap.core.results import GoroutineGroup, GoroutinesPage
 from gocore_dap.goviews.crash import CrashAnalysis
 from gocore_dap.goviews.frames import first_user_frame_index

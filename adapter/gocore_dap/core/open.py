@@ -19,7 +19,6 @@ import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 from gocore_dap.backends.delve.errors import DelveUnavailable
@@ -103,10 +102,10 @@ async def _load(
     from gocore_dap.backends.delve.crash_probe import probe_crash, read_wait_reasons
     from gocore_dap.backends.delve.errors import BackendError, DelveStartError
     from gocore_dap.backends.delve.process import DelveProcess
+    from gocore_dap.backends.delve.selection import prepare_delve
     from gocore_dap.core.delve_goroutines import DelveGoroutines
     from gocore_dap.core.failures import backend_error
     from gocore_dap.core.goroutines import GoroutineModel
-    from gocore_dap.backends.delve.selection import prepare_delve
     from gocore_dap.core.loaded import LoadedCore
     from gocore_dap.goviews.crash import analyze_crash
 

@@ -20,7 +20,6 @@ to stdout or --output. Text is coloured when it goes to a terminal, unless NO_CO
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import sys
 from collections.abc import Callable
@@ -28,8 +27,10 @@ from pathlib import Path
 from typing import TextIO
 
 from gocore_dap.errors import GocoreError
-from gocore_dap.report.collect import build_report, exit_code_of, parse_group_by_for_report
 from gocore_dap.report.model import SCHEMA_VERSION, Report
+
+# Nothing that reads a core is imported here: `gocore-dap` builds its command line from this module on
+# every start, the DAP server's included (tests/unit/test_startup_imports.py).
 
 __all__ = [
     "EXIT_DELVE",
@@ -41,7 +42,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "Report",
     "add_report_arguments",
-    "build_report",
+    "exit_code_of",
     "render",
     "run_report",
 ]
@@ -51,6 +52,12 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INPUT = 3
 EXIT_DELVE = 4
+
+
+def exit_code_of(error: GocoreError) -> int:
+    """The exit code for an error, by its id's thousand (gocore_dap.errors): the 2000s are the input
+    files, the 3000s Delve; anything else is another failure."""
+    return {2: EXIT_INPUT, 3: EXIT_DELVE}.get(int(error.error_id) // 1000, EXIT_FAILED)
 
 FORMATS = ("text", "markdown", "json", "html")
 
@@ -144,6 +151,10 @@ def _progress_printer(stream: TextIO, *, force: bool) -> Callable[[str], None] |
 
 def run_report(args: argparse.Namespace) -> int:
     """Run `gocore-dap report` from parsed arguments (add_report_arguments); returns the exit code."""
+    import asyncio
+
+    from gocore_dap.report.collect import build_report, parse_group_by_for_report
+
     fmt = getattr(args, "format", None) or "text"
     group_by = getattr(args, "group_by", None) or "stack"
     output: Path | None = getattr(args, "output", None)

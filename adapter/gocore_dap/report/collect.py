@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 import gocore_dap
 from gocore_dap.core.open import open_core
 from gocore_dap.core.options import BATCH, OpenOptions
-from gocore_dap.errors import GocoreError
 from gocore_dap.goviews.frames import first_user_frame_index, is_runtime_internal
 from gocore_dap.goviews.grouping import ArgumentError, GoroutinesQuery, parse_group_by, parse_query
 from gocore_dap.report.model import Report, ReportFrame, SourceLine
@@ -28,7 +27,6 @@ if TYPE_CHECKING:
 __all__ = [
     "REPORT_MAX_GROUPS",
     "build_report",
-    "exit_code_of",
     "parse_group_by_for_report",
 ]
 
@@ -38,15 +36,6 @@ Progress = Callable[[str], None]
 REPORT_MAX_GROUPS = 200
 REPORT_MEMBER_IDS = 20
 CONTEXT_LINES = 2
-# Exit codes by the error id's thousand (gocore_dap.errors): 2000s are the input files, 3000s Delve.
-_EXIT_BY_THOUSAND = {2: 3, 3: 4}
-
-
-def exit_code_of(error: GocoreError) -> int:
-    """The report's exit code for an error: 3 for unusable input files, 4 for Delve, else 1."""
-    return _EXIT_BY_THOUSAND.get(int(error.error_id) // 1000, 1)
-
-
 def parse_group_by_for_report(group_by: str) -> None:
     """Raise ValueError unless `group_by` names a grouping (`none` is not one: a report groups)."""
     try:

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import base64
 import os
+from typing import TYPE_CHECKING
 
 from gocore_dap.backends.delve.errors import DelveRpcError
 from gocore_dap.core.failures import fails_as
-from gocore_dap.core.loaded import LoadedCore
 from gocore_dap.errors import ErrorId, GocoreError
 from gocore_dap.protocol import models as m
 from gocore_dap.protocol.errors import ProtocolArgumentError
-from gocore_dap.session.source_paths import ClientPaths
+
+if TYPE_CHECKING:
+    # Types only: the server imports check_count at start-up, before any core is opened.
+    from gocore_dap.core.loaded import LoadedCore
+    from gocore_dap.session.source_paths import ClientPaths
 
 __all__ = ["MAX_DISASSEMBLE", "MAX_READ_MEMORY", "Machine", "check_count"]
 

@@ -8,7 +8,9 @@ server wires to its writer.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
+import threading
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -62,6 +64,12 @@ class CoreSession:
     def initialize(self, args: m.InitializeArguments) -> None:
         self.client = args
         self.machine.move(SessionState.INITIALIZED)
+
+    async def prepare_for_launch(self) -> None:
+        """After the `initialize` answer the client sends `launch`: import what opening a core needs
+        meanwhile, so that Delve starts as soon as `launch` arrives (Python's module locks make a
+        `launch` that comes first wait for, or do, the same imports)."""
+        threading.Thread(target=_import_what_launch_needs, name="gocore-dap-imports", daemon=True).start()
 
     async def launch(self, args: m.LaunchArguments, progress: ProgressFn | None = None) -> None:
         """Open the core; `progress(message, percentage)` shows its steps (a Delve release being installed,
@@ -167,3 +175,27 @@ class CoreSession:
 
     async def _important(self, text: str) -> None:
         await self._output(text, category="important")
+
+
+# What `launch` and the first requests after it import, in the order they need it.
+_LAUNCH_MODULES = (
+    "gocore_dap.core.open",
+    "gocore_dap.preflight.checks",
+    "gocore_dap.backends.delve.selection",
+    "gocore_dap.backends.delve.process",
+    "gocore_dap.backends.delve.crash_probe",
+    "gocore_dap.goviews.crash",
+    "gocore_dap.sources.resolver",
+    "gocore_dap.core.loaded",
+    "gocore_dap.session.target",
+    "gocore_dap.protocol.go_extensions",
+)
+
+
+def _import_what_launch_needs() -> None:
+    for name in _LAUNCH_MODULES:
+        try:
+            importlib.import_module(name)
+        except Exception:  # the same import in `launch` will report it
+            log.debug("importing %s ahead of launch failed", name, exc_info=True)
+            return

@@ -11,9 +11,7 @@ from typing import Any
 import attrs
 
 from gocore_dap.errors import ErrorId, GocoreError
-from gocore_dap.goviews.grouping import ArgumentError, parse_query
 from gocore_dap.protocol.converter import converter
-from gocore_dap.protocol.go_extensions import encode_crash_summary, encode_goroutines_page
 from gocore_dap.server.commands import CommandSet, RequestContext
 from gocore_dap.session.session import CoreSession
 
@@ -33,6 +31,10 @@ converter.register_unstructure_hook(WireBody, lambda body: body.data)
 
 @commands.command("goroutines")
 async def goroutines(session: CoreSession, args: Any, ctx: RequestContext) -> WireBody:
+    # Imported on first use: the server answers `initialize` before it pays for the goroutine model.
+    from gocore_dap.goviews.grouping import ArgumentError, parse_query
+    from gocore_dap.protocol.go_extensions import encode_goroutines_page
+
     target = session.target()
     try:
         query = parse_query(args)
@@ -46,4 +48,6 @@ async def goroutines(session: CoreSession, args: Any, ctx: RequestContext) -> Wi
 async def crash_summary(session: CoreSession, args: Any, ctx: RequestContext) -> WireBody:
     if args not in (None, {}):
         raise GocoreError(ErrorId.BAD_ARGUMENTS, message="crashSummary: takes no arguments")
+    from gocore_dap.protocol.go_extensions import encode_crash_summary
+
     return WireBody(encode_crash_summary(await session.target().crash_summary()))

@@ -13,6 +13,7 @@ commands = CommandSet()
 @commands.command("initialize", m.InitializeArguments)
 async def initialize(session: CoreSession, args: m.InitializeArguments, ctx: RequestContext) -> m.Capabilities:
     session.initialize(args)
+    ctx.then(session.prepare_for_launch)
     return ctx.capabilities
 
 
