@@ -102,6 +102,7 @@ class GoroutineIndex:
         pcln: Pclntab,
         unwinder: Unwinder,
         go_version: str,
+        load_bias: int,
         columns: Mapping[str, npt.NDArray[np.generic]],
         wait_reason_strings: Sequence[str],
         status_strings: Sequence[str],
@@ -118,6 +119,7 @@ class GoroutineIndex:
         self._pcln = pcln
         self._unwinder = unwinder
         self.go_version = go_version
+        self.load_bias = load_bias  # PIE: runtime address = address in the executable + load_bias
         self.wait_reason_strings: tuple[str, ...] = tuple(wait_reason_strings)
         self.status_strings: tuple[str, ...] = tuple(status_strings)
         self.goids: npt.NDArray[np.int64] = columns["goid"]  # type: ignore[assignment]
@@ -231,6 +233,14 @@ class GoroutineIndex:
         sid = int(self.stack_ids[row])
         return None if sid < 0 else self.frames(sid)
 
+    def location(self, pc: int) -> Location | None:
+        """The physical function holding ``pc`` and the file/line of ``pc`` itself (not ``pc - 1``)."""
+        f = self._pcln.find_func(pc)
+        if f is None:
+            return None
+        file, line = self._pcln.file_line(f, pc)
+        return Location(pc, f.name, file, line, f.entry)
+
     def stack_error(self, row: int) -> str:
         """Why the walk of ``row``'s stack ended early ("" if it reached the end)."""
         return STATUS_TEXT.get(int(self.stack_status[row]), "")
@@ -318,7 +328,7 @@ def open_index(program: Path, core: Path, *, progress: Progress | None = None) -
         say("reading goroutines")
         columns, g_fields = _read_goroutines(mem, layouts, symbols)
         lap("goroutines")
-        threads, m_columns = _read_threads(mem, layouts, notes.threads, g_fields["m"])
+        threads, m_columns = _read_threads(mem, layouts, symbols, notes.threads, g_fields["m"])
         columns.update(m_columns)
         lap("threads")
         say(f"unwinding {len(columns['goid'])} stacks")
@@ -336,9 +346,8 @@ def open_index(program: Path, core: Path, *, progress: Progress | None = None) -
         columns["stack_id"] = stack_ids
         columns["stack_status"] = stack_status
         lap("unwind")
-        creators, creator_ids, start_locations, start_ids = _creators_and_starts(pcln, columns)
-        columns["creator_id"] = creator_ids
-        columns["start_id"] = start_ids
+        creators, columns["creator_id"] = _creators(pcln, columns)
+        start_locations, columns["start_id"] = _start_functions(pcln, unwinder, layouts, columns)
         lap("creators")
         label_reader = LabelReader(mem, layouts)
         label_ids, label_sets = label_reader.read_all(g_fields["labels"])
@@ -352,6 +361,7 @@ def open_index(program: Path, core: Path, *, progress: Progress | None = None) -
             pcln=pcln,
             unwinder=unwinder,
             go_version=go_version,
+            load_bias=bias,
             columns=columns,
             wait_reason_strings=wait_reasons,
             status_strings=status_strings,
@@ -495,6 +505,7 @@ def _read_goroutines(
 def _read_threads(
     mem: CoreMemory,
     layouts: Layouts,
+    symbols: Mapping[str, tuple[int, int]],
     notes: Sequence[tuple[int, int | None, int | None]],
     g_m: npt.NDArray[np.uint64],
 ) -> tuple[list[Thread], dict[str, npt.NDArray[np.generic]]]:
@@ -515,7 +526,7 @@ def _read_threads(
         except MemoryError_:
             return
 
-    allm = layouts.symbols.get("runtime.allm")
+    allm = symbols.get("runtime.allm")
     if allm is not None:
         try:
             m = mem.u64(allm[0])
@@ -575,10 +586,10 @@ def _unwind_starts(
     return pcs.astype(np.uint64), sps.astype(np.uint64), is_syscall, running
 
 
-def _creators_and_starts(
+def _creators(
     pcln: Pclntab, columns: Mapping[str, npt.NDArray[np.generic]]
-) -> tuple[list[Creator | None], npt.NDArray[np.int32], list[Location | None], npt.NDArray[np.int32]]:
-    """Intern the creators (``gopc`` + parent id) and start functions (``startpc``)."""
+) -> tuple[list[Creator | None], npt.NDArray[np.int32]]:
+    """Intern the creators (``gopc`` + parent id)."""
     quantum = pcln.quantum
 
     def creator_location(pc: int) -> Location | None:
@@ -588,13 +599,6 @@ def _creators_and_starts(
         # printcreatedby1: the physical function's name, file/line at the CALL instruction.
         trace_pc = pc - quantum if pc > f.entry else pc
         file, line = pcln.file_line(f, trace_pc)
-        return Location(pc, f.name, file, line, f.entry)
-
-    def start_location(pc: int) -> Location | None:
-        f = pcln.find_func(pc)
-        if f is None:
-            return None
-        file, line = pcln.file_line(f, pc)
         return Location(pc, f.name, file, line, f.entry)
 
     gopc = np.asarray(columns["creator_pc"], dtype=np.uint64)
@@ -619,16 +623,60 @@ def _creators_and_starts(
             ids.append(len(creators))
             creators.append(Creator(loc, parent))
     creator_ids = np.array(ids, dtype=np.int32)[inv.reshape(-1)] if len(gopc) else np.zeros(0, dtype=np.int32)
+    return creators, creator_ids
+
+
+def _start_functions(
+    pcln: Pclntab, unwinder: Unwinder, layouts: Layouts, columns: Mapping[str, npt.NDArray[np.generic]]
+) -> tuple[list[Location | None], npt.NDArray[np.int32]]:
+    """Intern each goroutine's start function: ``startpc``'s function, or, when that is a compiler
+    wrapper (``go f(x)`` runs a ``gowrapN`` closure that calls ``f``), the function the wrapper called,
+    taken from the goroutine's own stack (so an ``f`` inlined into the wrapper is found too).
+
+    A goroutine whose stack is left to Delve keeps the wrapper.
+    """
+    wrapper_id = layouts.consts.get("FuncIDWrapper")
     startpc = np.asarray(columns["start_pc"], dtype=np.uint64)
-    suniq, sinv = np.unique(startpc, return_inverse=True)
-    starts: list[Location | None] = []
-    sids: list[int] = []
-    for pc in suniq.tolist():
-        loc = start_location(int(pc)) if pc else None
+    stack_ids = np.asarray(columns["stack_id"], dtype=np.int64)
+    pcs, pc_index = np.unique(startpc, return_inverse=True)
+    pc_index = pc_index.reshape(-1).astype(np.int64)
+    wrappers = np.zeros(len(pcs), dtype=bool)
+    funcs = [pcln.find_func(int(pc)) if pc else None for pc in pcs.tolist()]
+    for i, f in enumerate(funcs):
+        wrappers[i] = f is not None and wrapper_id is not None and f.func_id == wrapper_id
+    # Only wrapper starts depend on the stack.
+    sid = np.where(wrappers[pc_index], stack_ids + 1, 0)
+    key = pc_index * np.int64(len(unwinder.stacks) + 2) + sid
+    uniq, inv = np.unique(key, return_inverse=True)
+    out: list[Location | None] = []
+    interned: dict[Location, int] = {}
+    ids: list[int] = []
+    for k in uniq.tolist():
+        index, stack_plus_one = divmod(int(k), len(unwinder.stacks) + 2)
+        f = funcs[index]
+        loc: Location | None = None
+        if f is not None:
+            file, line = pcln.file_line(f, f.entry)
+            loc = Location(f.entry, f.name, file, f.start_line or line, f.entry)
+            if wrappers[index] and stack_plus_one > 0:
+                loc = _wrapped_call(unwinder, stack_plus_one - 1, f.name) or loc
         if loc is None:
-            sids.append(-1)
-        else:
-            sids.append(len(starts))
-            starts.append(loc)
-    start_ids = np.array(sids, dtype=np.int32)[sinv.reshape(-1)] if len(startpc) else np.zeros(0, dtype=np.int32)
-    return creators, creator_ids, starts, start_ids
+            ids.append(-1)
+            continue
+        lid = interned.get(loc)
+        if lid is None:
+            lid = interned[loc] = len(out)
+            out.append(loc)
+        ids.append(lid)
+    start_ids = np.array(ids, dtype=np.int32)[inv.reshape(-1)] if len(startpc) else np.zeros(0, dtype=np.int32)
+    return out, start_ids
+
+
+def _wrapped_call(unwinder: Unwinder, stack_id: int, wrapper: str) -> Location | None:
+    frames = [unwinder.frames[f] for f in unwinder.stacks[stack_id].frames]
+    for i in range(len(frames) - 1, 0, -1):
+        if frames[i].function == wrapper and not frames[i].inlined:
+            callee = frames[i - 1]
+            entry = 0 if callee.inlined else callee.entry
+            return Location(entry, callee.function, callee.file, callee.start_line or callee.line, entry)
+    return None

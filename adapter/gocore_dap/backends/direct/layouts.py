@@ -27,7 +27,7 @@ from gocore_dap.backends.direct.binary import GoBinary
 from gocore_dap.backends.direct.errors import DirectReaderUnsupported
 
 # Bump when what is extracted changes, so that old cache files are ignored.
-SCHEMA: Final = 3
+SCHEMA: Final = 5
 
 # Go's reflect kinds (internal/abi.Kind) as DW_AT_go_kind carries them; part of the DWARF format
 # the Go linker writes rather than of the runtime's layout.
@@ -135,8 +135,11 @@ FIELDS: Final[tuple[FieldSpec, ...]] = (
     _f("inl.funcID", "runtime.inlinedCall", "funcID"),
     _f("inl.nameOff", "runtime.inlinedCall", "nameOff", "func_"),
     _f("inl.parentPc", "runtime.inlinedCall", "parentPc"),
-    # semaphores
+    _f("inl.startLine", "runtime.inlinedCall", "startLine", required=False),
+    # semaphores and condition variables
     _f("semaRoot.treap", "runtime.semaRoot"),
+    _f("notifyList.head", "runtime.notifyList", required=False),
+    _f("cond.notify", "sync.Cond", "notify", required=False),
 )
 
 SIZES: Final[Mapping[str, tuple[str, ...]]] = {
@@ -167,6 +170,7 @@ CONSTS: Final[Mapping[str, tuple[str, ...]]] = {
     "semTabSize": ("runtime.semTabSize",),
 }
 OPTIONAL_CONSTS: Final[Mapping[str, tuple[str, ...]]] = {
+    "FuncIDWrapper": ("internal/abi.FuncIDWrapper", "runtime.funcID_wrapper"),
     "_Gdeadextra": ("runtime._Gdeadextra",),
     "_Gleaked": ("runtime._Gleaked",),
     "waitReasonZero": ("runtime.waitReasonZero",),
@@ -176,6 +180,9 @@ OPTIONAL_CONSTS: Final[Mapping[str, tuple[str, ...]]] = {
     "waitReasonSyncWaitGroupWait": ("runtime.waitReasonSyncWaitGroupWait",),
     "waitReasonSyncCondWait": ("runtime.waitReasonSyncCondWait",),
     "waitReasonSemacquire": ("runtime.waitReasonSemacquire",),
+    "waitReasonChanReceive": ("runtime.waitReasonChanReceive",),
+    "waitReasonChanSend": ("runtime.waitReasonChanSend",),
+    "waitReasonSelect": ("runtime.waitReasonSelect",),
     "tracebackInnerFrames": ("runtime.tracebackInnerFrames",),
     "tracebackOuterFrames": ("runtime.tracebackOuterFrames",),
 }

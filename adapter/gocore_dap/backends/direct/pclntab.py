@@ -97,6 +97,7 @@ class FuncInfo:
     func_id: int
     flag: int
     deferreturn: int
+    start_line: int  # line of the func keyword (0 if the runtime does not record it)
     pcdata: tuple[int, ...]
     inline_tree: int  # address of the inline tree, 0 if none
 
@@ -110,6 +111,7 @@ class LogicalFrame:
     line: int
     inlined: bool
     func_id: int
+    start_line: int = 0
 
 
 class Pclntab:
@@ -174,7 +176,7 @@ class Pclntab:
         self._tables: dict[tuple[int, int], tuple[list[int], list[int]]] = {}
         self._names: dict[int, str] = {}
         self._files: dict[tuple[int, int], str] = {}
-        self._inline: dict[int, tuple[int, int, int]] = {}
+        self._inline: dict[int, tuple[int, int, int, int]] = {}
         self._logical: dict[int, tuple[LogicalFrame, ...]] = {}
         self._func_fields = {
             key: (L.off(f"func.{key}"), L.field(f"func.{key}").size)
@@ -182,6 +184,9 @@ class Pclntab:
                         "nfuncdata")
         }  # fmt: skip
         self._deferreturn = L.fields.get("func.deferreturn")
+        self._start_line = L.fields.get("func.startLine")
+        inl_start = L.fields.get("inl.startLine")
+        self._inl_startline = inl_start.offset if inl_start is not None else -1
         self._func_size = L.sizes["func"]
         self._inl_size = L.sizes["inl"]
         self._inl_funcid = L.off("inl.funcID")
@@ -238,10 +243,13 @@ class Pclntab:
             if off != 0xFFFFFFFF:
                 inline_tree = self.gofunc + off
         name_off = get("nameOff")
-        deferreturn = 0
+        deferreturn = start_line = 0
         if self._deferreturn is not None:
             d = self._deferreturn
             deferreturn = int.from_bytes(raw[base + d.offset : base + d.offset + d.size], "little")
+        if self._start_line is not None:
+            d = self._start_line
+            start_line = int.from_bytes(raw[base + d.offset : base + d.offset + d.size], "little", signed=True)
         return FuncInfo(
             index=index,
             entry=self.text + get("entryOff"),
@@ -254,6 +262,7 @@ class Pclntab:
             func_id=get("funcID"),
             flag=get("flag"),
             deferreturn=deferreturn,
+            start_line=start_line,
             pcdata=pcdata,
             inline_tree=inline_tree,
         )
@@ -314,8 +323,8 @@ class Pclntab:
 
     # --- inlining -----------------------------------------------------------------------------------------
 
-    def _inlined_call(self, f: FuncInfo, index: int) -> tuple[int, int, int]:
-        """(funcID, nameOff, parentPc) of entry ``index`` of ``f``'s inline tree."""
+    def _inlined_call(self, f: FuncInfo, index: int) -> tuple[int, int, int, int]:
+        """(funcID, nameOff, parentPc, startLine) of entry ``index`` of ``f``'s inline tree."""
         addr = f.inline_tree + index * self._inl_size
         entry = self._inline.get(addr)
         if entry is None:
@@ -323,7 +332,8 @@ class Pclntab:
             func_id = raw[self._inl_funcid]
             (name_off,) = struct.unpack_from("<i", raw, self._inl_nameoff)
             (parent_pc,) = struct.unpack_from("<i", raw, self._inl_parentpc)
-            entry = self._inline[addr] = (func_id, name_off, parent_pc)
+            start_line = struct.unpack_from("<i", raw, self._inl_startline)[0] if self._inl_startline >= 0 else 0
+            entry = self._inline[addr] = (func_id, name_off, parent_pc, start_line)
         return entry
 
     def logical_frames(self, f: FuncInfo, sym_pc: int) -> tuple[LogicalFrame, ...]:
@@ -341,14 +351,14 @@ class Pclntab:
         for _ in range(1024):  # the inline tree is a tree; a cycle would be corrupt data
             file, line = self.file_line(f, pc)
             if index < 0:
-                frames.append(LogicalFrame(f.name, file, line, False, f.func_id))
+                frames.append(LogicalFrame(f.name, file, line, False, f.func_id, f.start_line))
                 break
             try:
-                func_id, name_off, parent_pc = self._inlined_call(f, index)
+                func_id, name_off, parent_pc, start_line = self._inlined_call(f, index)
             except MemoryError_:
-                frames.append(LogicalFrame(f.name, file, line, False, f.func_id))
+                frames.append(LogicalFrame(f.name, file, line, False, f.func_id, f.start_line))
                 break
-            frames.append(LogicalFrame(self.name_at(name_off), file, line, True, func_id))
+            frames.append(LogicalFrame(self.name_at(name_off), file, line, True, func_id, start_line))
             pc = f.entry + parent_pc
             index = self.pcdata(f, self._pcdata_inl, pc)
         result = tuple(frames)

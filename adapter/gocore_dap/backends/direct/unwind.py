@@ -63,6 +63,7 @@ class Frame:
     pc: int
     entry: int
     inlined: bool
+    start_line: int = 0  # line of the function's func keyword (0 if unknown)
 
 
 @attrs.frozen
@@ -132,7 +133,7 @@ class Unwinder:
             sym_pc = pc if trap or pc <= f.entry else pc - 1
             logical = self.pcln.logical_frames(f, sym_pc)
             ids = tuple(
-                self._frame_id(Frame(lf.function, lf.file, lf.line, pc, f.entry, lf.inlined)) for lf in logical
+                self._frame_id(Frame(lf.function, lf.file, lf.line, pc, f.entry, lf.inlined, lf.start_line)) for lf in logical
             )
             pid = self._physical_ids[key] = len(self.physical)
             self.physical.append(ids)
