@@ -31,7 +31,8 @@ from tests.support.processes import pid_alive
 
 EXPECTED_PROGRAMS = {
     "cgo_crash", "classic", "concurrent_map_writes", "deadlock", "external_abrt", "many_goroutines",
-    "nested_panic", "nil_deref", "optimized_inlined", "pprof_labels", "recovered_repanic", "wrapped_error",
+    "nested_panic", "nil_deref", "optimized_inlined", "pprof_labels", "recovered_repanic", "wait_objects",
+    "wrapped_error",
 }
 
 

@@ -224,5 +224,3 @@ def _decompress(section: Section, raw: bytes, path: Path) -> bytes:
             raise DirectReaderUnsupported(f"section {section.name} of {path} decompressed to the wrong size")
         return data
     return bytes(raw)
-
-

@@ -263,18 +263,16 @@ class Die:
 class StringSections:
     """Where DW_FORM_strp / line_strp / strx strings live (empty when the binary has none)."""
 
-    debug_str: bytes | memoryview = b""
-    debug_line_str: bytes | memoryview = b""
-    debug_str_offsets: bytes | memoryview = b""
+    debug_str: bytes = b""
+    debug_line_str: bytes = b""
+    debug_str_offsets: bytes = b""
 
 
-def _cstring(data: bytes | memoryview, pos: int) -> str:
-    if isinstance(data, memoryview):
-        data = data.obj if isinstance(data.obj, bytes) and data.nbytes == len(data.obj) else bytes(data)
-    end = data.find(b"\0", pos)  # type: ignore[union-attr]
+def _cstring(data: bytes, pos: int) -> str:
+    end = data.find(b"\0", pos)
     if end < 0:
         raise DwarfError(f"unterminated string at offset {pos}")
-    return bytes(data[pos:end]).decode("utf-8", "replace")
+    return data[pos:end].decode("utf-8", "replace")
 
 
 _FIXED_SIZES: Final[Mapping[int, int]] = {
@@ -298,9 +296,7 @@ _STRX_FORMS: Final = frozenset({FORM_STRX, FORM_STRX1, FORM_STRX2, FORM_STRX3, F
 class UnitReader:
     """Decodes the DIEs of units of one ``.debug_info`` section."""
 
-    def __init__(
-        self, info: bytes, abbrev: bytes | memoryview, strings: StringSections | None = None
-    ) -> None:
+    def __init__(self, info: bytes, abbrev: bytes, strings: StringSections | None = None) -> None:
         self.info = info
         self.abbrev = abbrev
         self.strings = strings or StringSections()
@@ -377,30 +373,35 @@ class UnitReader:
                     pos = nul + 1
                 elif form in _FIXED_SIZES:
                     size = _FIXED_SIZES[form]
-                    value = int.from_bytes(info[pos : pos + size], "little")
+                    number = int.from_bytes(info[pos : pos + size], "little")
                     pos += size
                     if form in _CU_RELATIVE_REFS:
-                        value += unit_offset
+                        value = number + unit_offset
                     elif form == FORM_FLAG:
-                        value = value != 0
+                        value = number != 0
                     elif store and form in _STRX_FORMS:
-                        value = self._strx(value, str_offsets_base, offset_size)
+                        value = self._strx(number, str_offsets_base, offset_size)
+                    else:
+                        value = number
                 elif form in _OFFSET_SIZED:
-                    (value,) = struct.unpack_from(offset_fmt, info, pos)
+                    (offset,) = struct.unpack_from(offset_fmt, info, pos)
                     pos += offset_size
                     if store and form == FORM_STRP:
-                        value = _cstring(strings.debug_str, value)
+                        value = _cstring(strings.debug_str, offset)
                     elif store and form == FORM_LINE_STRP:
-                        value = _cstring(strings.debug_line_str, value)
+                        value = _cstring(strings.debug_line_str, offset)
+                    else:
+                        value = offset
                 elif form in _ULEB_FORMS:
-                    value, pos = read_uleb128(info, pos)
-                    if store and form in _STRX_FORMS:
-                        value = self._strx(value, str_offsets_base, offset_size)
+                    number, pos = read_uleb128(info, pos)
+                    value = (
+                        self._strx(number, str_offsets_base, offset_size) if store and form in _STRX_FORMS else number
+                    )
                 elif form == FORM_SDATA:
                     value, pos = read_sleb128(info, pos)
                 elif form == FORM_REF_UDATA:
-                    value, pos = read_uleb128(info, pos)
-                    value += unit_offset
+                    number, pos = read_uleb128(info, pos)
+                    value = number + unit_offset
                 elif form == FORM_ADDR:
                     (value,) = struct.unpack_from(address_fmt, info, pos)
                     pos += address_size

@@ -321,10 +321,9 @@ class TypeGraph:
                 value = die.int_attr(D.AT_CONST_VALUE)
                 if value is not None:
                     self.consts.setdefault(name, value)
-            elif die.tag != D.TAG_TYPEDEF or name not in self.by_name:
+            elif name not in self.by_name or self.by_name[name].tag == D.TAG_TYPEDEF:
                 # A struct and its typedef share a name; the struct wins.
-                if name not in self.by_name or self.by_name[name].tag == D.TAG_TYPEDEF:
-                    self.by_name[name] = die
+                self.by_name[name] = die
         for child in die.children:
             self._index(child)
 
@@ -419,9 +418,7 @@ class TypeGraph:
 
 
 _WANTED_UNITS: Final = frozenset({"runtime", "internal/abi"})
-_KEEP_CHILDREN: Final = frozenset(
-    {D.TAG_COMPILE_UNIT, D.TAG_STRUCTURE_TYPE, D.TAG_ARRAY_TYPE}
-)
+_KEEP_CHILDREN: Final = frozenset({D.TAG_COMPILE_UNIT, D.TAG_STRUCTURE_TYPE, D.TAG_ARRAY_TYPE})
 
 
 def read_type_graph(binary: GoBinary) -> TypeGraph:

@@ -11,11 +11,12 @@ core per field), which is what makes 100,000 goroutines cheap.
 
 from __future__ import annotations
 
+import contextlib
 import mmap
 import struct
 from pathlib import Path
 from types import TracebackType
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -80,7 +81,7 @@ class CoreMemory:
         self._u8 = np.frombuffer(self._map, dtype=np.uint8)
         # Aligned views: fields of Go structs are naturally aligned and segments start on page
         # boundaries in the file, so almost every gather is one fancy-index on one of these.
-        self._views = {
+        self._views: dict[int, npt.NDArray[np.unsignedinteger[Any]]] = {
             2: np.frombuffer(self._map, dtype="<u2", count=size // 2),
             4: np.frombuffer(self._map, dtype="<u4", count=size // 4),
             8: np.frombuffer(self._map, dtype="<u8", count=size // 8),
@@ -91,10 +92,9 @@ class CoreMemory:
         # numpy views keep the buffer exported; drop them before closing the map.
         self._u8 = np.empty(0, dtype=np.uint8)
         self._views = {}
-        try:
+        # An array view may still refer to the map; then the mapping goes when that array does.
+        with contextlib.suppress(BufferError):
             self._map.close()
-        except BufferError:
-            pass  # an array view still refers to it; the mapping goes when that array does
         self.elf.close()
 
     def __enter__(self) -> CoreMemory:
@@ -211,7 +211,7 @@ class CoreMemory:
     def gather_block(self, off: I64, ok: Bool, size: int) -> npt.NDArray[np.uint8]:
         """``size`` bytes at each core file offset, as rows of a (n, size) array (zeros where not ok)."""
         idx = off[:, None] + np.arange(size, dtype=np.int64)[None, :]
-        block = self._u8[idx]
+        block: npt.NDArray[np.uint8] = self._u8[idx]
         block[~ok] = 0
         return block
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import bisect
 import struct
+from collections.abc import Callable
 from typing import Final
 
 import attrs
@@ -112,6 +113,46 @@ class LogicalFrame:
     inlined: bool
     func_id: int
     start_line: int = 0
+
+
+@attrs.frozen
+class InlinedCall:
+    """One entry of a function's inline tree (``runtime.inlinedCall``), with its name resolved."""
+
+    name: str
+    func_id: int
+    parent_pc: int  # offset from the physical function's entry of a PC at the call site
+    start_line: int = 0
+
+
+def expand_inlined(
+    f: FuncInfo,
+    sym_pc: int,
+    *,
+    tree_index: Callable[[int], int],
+    inlined_call: Callable[[int], InlinedCall | None],
+    file_line: Callable[[int], tuple[str, int]],
+) -> tuple[LogicalFrame, ...]:
+    """The logical frames of physical function ``f`` at ``sym_pc``, innermost first.
+
+    As ``runtime.inlineUnwinder``: ``tree_index(pc)`` (pcdata PCDATA_InlTreeIndex) names the innermost
+    inlined call at ``pc`` (-1: none); that call's file and line are those of ``pc`` itself, and its
+    ``parent_pc`` is a PC at its call site in the caller, where the walk continues until it reaches
+    ``f`` itself.
+    """
+    frames: list[LogicalFrame] = []
+    pc = sym_pc
+    index = tree_index(pc)
+    for _ in range(1024):  # the inline tree is a tree; a cycle would be corrupt data
+        file, line = file_line(pc)
+        call = inlined_call(index) if index >= 0 else None
+        if call is None:
+            frames.append(LogicalFrame(f.name, file, line, False, f.func_id, f.start_line))
+            break
+        frames.append(LogicalFrame(call.name, file, line, True, call.func_id, call.start_line))
+        pc = f.entry + call.parent_pc
+        index = tree_index(pc)
+    return tuple(frames)
 
 
 class Pclntab:
@@ -345,23 +386,21 @@ class Pclntab:
         cached = self._logical.get(sym_pc)
         if cached is not None:
             return cached
-        frames: list[LogicalFrame] = []
-        pc = sym_pc
-        index = self.pcdata(f, self._pcdata_inl, pc) if f.inline_tree else -1
-        for _ in range(1024):  # the inline tree is a tree; a cycle would be corrupt data
-            file, line = self.file_line(f, pc)
-            if index < 0:
-                frames.append(LogicalFrame(f.name, file, line, False, f.func_id, f.start_line))
-                break
+
+        def inlined_call(index: int) -> InlinedCall | None:
             try:
                 func_id, name_off, parent_pc, start_line = self._inlined_call(f, index)
             except MemoryError_:
-                frames.append(LogicalFrame(f.name, file, line, False, f.func_id, f.start_line))
-                break
-            frames.append(LogicalFrame(self.name_at(name_off), file, line, True, func_id, start_line))
-            pc = f.entry + parent_pc
-            index = self.pcdata(f, self._pcdata_inl, pc)
-        result = tuple(frames)
+                return None
+            return InlinedCall(self.name_at(name_off), func_id, parent_pc, start_line)
+
+        result = expand_inlined(
+            f,
+            sym_pc,
+            tree_index=lambda pc: self.pcdata(f, self._pcdata_inl, pc) if f.inline_tree else -1,
+            inlined_call=inlined_call,
+            file_line=lambda pc: self.file_line(f, pc),
+        )
         self._logical[sym_pc] = result
         return result
 

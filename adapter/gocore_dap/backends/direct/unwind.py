@@ -133,7 +133,8 @@ class Unwinder:
             sym_pc = pc if trap or pc <= f.entry else pc - 1
             logical = self.pcln.logical_frames(f, sym_pc)
             ids = tuple(
-                self._frame_id(Frame(lf.function, lf.file, lf.line, pc, f.entry, lf.inlined, lf.start_line)) for lf in logical
+                self._frame_id(Frame(lf.function, lf.file, lf.line, pc, f.entry, lf.inlined, lf.start_line))
+                for lf in logical
             )
             pid = self._physical_ids[key] = len(self.physical)
             self.physical.append(ids)
@@ -227,7 +228,7 @@ class Unwinder:
         depth = 0
         deep: dict[int, tuple[int, int, int, deque[int], int]] = {}  # row -> walking state past INNER_LIMIT
         while len(act):
-            if depth >= INNER_LIMIT or len(act) < _SCALAR_BELOW and depth > 0:
+            if depth >= INNER_LIMIT or (len(act) < _SCALAR_BELOW and depth > 0):
                 for i, row in enumerate(act.tolist()):
                     deep[row] = (int(pc[i]), int(sp[i]), int(trap[i]), deque(maxlen=OUTER_LIMIT), 0)
                 break

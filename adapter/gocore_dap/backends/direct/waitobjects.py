@@ -374,7 +374,8 @@ class WaitObjectReader:
             code = self._reason(reason)
             if code is None or key not in sync:
                 return np.zeros(len(rows), dtype=bool)
-            return reasons == code
+            mask: npt.NDArray[np.bool_] = reasons == code
+            return mask
 
         mutex = where("waitReasonSyncMutexLock", "mutex_sema")
         if mutex.any():
@@ -389,18 +390,18 @@ class WaitObjectReader:
                 writer[np.nonzero(mutex)[0][np.isin(stacks, writer_stacks)]] = True
                 kind[writer] = _KINDS.index(KIND_RWMUTEX)
                 addr[writer] -= sync["rw_w"]
-        for reason, key, kind_name, operation in (
+        for reason_name, key, kind_name, operation in (
             ("waitReasonSyncRWMutexRLock", "rw_readerSem", KIND_RWMUTEX, "rlock"),
             ("waitReasonSyncRWMutexLock", "rw_writerSem", KIND_RWMUTEX, "lock"),
             ("waitReasonSyncWaitGroupWait", "wg_sema", KIND_WAITGROUP, "wait"),
         ):
-            mask = where(reason, key)
+            mask = where(reason_name, key)
             kind[mask] = _KINDS.index(kind_name)
             addr[mask] = sema[mask] - sync[key] if mask.any() else addr[mask]
             op[mask] = _OP[operation]
         # The object follows from (kind, semaphore); user-space addresses leave the top bits free.
-        key = (semas.astype(np.uint64) << np.uint64(3)) | kind.astype(np.uint64)
-        uniq, first, inv = np.unique(key, return_index=True, return_inverse=True)
+        object_key = (semas.astype(np.uint64) << np.uint64(3)) | kind.astype(np.uint64)
+        _, first, inv = np.unique(object_key, return_index=True, return_inverse=True)
         oids = np.array(
             [
                 self._object(WaitObject(_KINDS[kind[i]], int(addr[i]), _KINDS[kind[i]], semaphore=int(sema[i])))
@@ -408,7 +409,6 @@ class WaitObjectReader:
             ],
             dtype=np.int64,
         )
-        del uniq
         self._add(rows, oids[inv.reshape(-1)], op)
 
     def _stack_has(self, stack_id: int, function: str) -> bool:
