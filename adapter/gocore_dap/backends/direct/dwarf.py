@@ -215,7 +215,7 @@ def iter_unit_headers(info: bytes | memoryview) -> Iterator[UnitHeader]:
             raise DwarfError(f"the unit at .debug_info offset {pos} runs past the end of the section")
         (version,) = struct.unpack_from("<H", info, header_pos)
         fmt = "<Q" if offset_size == 8 else "<I"
-        if version >= 5:
+        if version == 5:
             unit_type = info[header_pos + 2]
             address_size = info[header_pos + 3]
             (abbrev_offset,) = struct.unpack_from(fmt, info, header_pos + 4)

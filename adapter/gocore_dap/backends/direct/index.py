@@ -60,7 +60,8 @@ class Location:
     function: str
     file: str
     line: int
-    entry: int
+    entry: int  # 0 for a function that only exists inlined
+    wrapper: bool = False  # a compiler-generated wrapper (e.g. the closure a `go f(x)` statement runs)
 
 
 @attrs.frozen
@@ -239,7 +240,7 @@ class GoroutineIndex:
         if f is None:
             return None
         file, line = self._pcln.file_line(f, pc)
-        return Location(pc, f.name, file, line, f.entry)
+        return Location(pc, f.name, file, line, f.entry, f.func_id == self.layouts.consts.get("FuncIDWrapper"))
 
     def stack_error(self, row: int) -> str:
         """Why the walk of ``row``'s stack ended early ("" if it reached the end)."""
@@ -657,7 +658,7 @@ def _start_functions(
         loc: Location | None = None
         if f is not None:
             file, line = pcln.file_line(f, f.entry)
-            loc = Location(f.entry, f.name, file, f.start_line or line, f.entry)
+            loc = Location(f.entry, f.name, file, f.start_line or line, f.entry, bool(wrappers[index]))
             if wrappers[index] and stack_plus_one > 0:
                 loc = _wrapped_call(unwinder, stack_plus_one - 1, f.name) or loc
         if loc is None:

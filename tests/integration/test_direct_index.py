@@ -1,0 +1,423 @@
+"""The direct goroutine index against the program's own traceback and against Delve, on every corpus core.
+
+Every corpus program is built with each toolchain the suite uses (`corpus_case`), plus `many_goroutines`
+with 10,000 goroutines, and `wait_objects` with its default and with other counts.
+
+Ground truth is the runtime's own stderr traceback (GOTRACEBACK=crash prints every goroutine, system ones
+included, with every frame): ids, states, frames (function as `printFuncName` prints it, file, line),
+`created by` lines, `m=`/`gp=`, "locked to thread" and, on Go 1.26+, labels.
+
+Against Delve (the project's pinned Delve, `ListGoroutines` + `Stacktrace` for every goroutine) the
+index must agree on ids, status, wait reason, labels, creator, thread, start function and every frame,
+with these documented differences, each checked as narrowly as possible:
+
+* A parked goroutine's topmost frame: the runtime symbolises the saved PC (a return address) at PC-1,
+  inside the CALL, so `runtime.gopark` shows the line of the `mcall`; Delve shows the line of the saved
+  PC itself, usually one line later. The index follows the runtime; the test requires Delve's line to be
+  the line of the raw PC, exactly.
+* A goroutine with an M (in a system call, in cgo): the runtime (and the index) start from the PC/SP
+  saved at the system call (`syscallpc`/`syscallsp`); Delve starts from the thread's registers, so its
+  stack has more innermost frames (the syscall wrappers, signal frames, C code). The index's frames
+  after its first must be Delve's outermost frames, and its first function must be among Delve's.
+* Delve lists Go 1.26's `_Gdeadextra` goroutines (a cgo extra M's goroutine), which the runtime's
+  traceback skips, as the index does.
+* Start function of `go f(x)`: the goroutine starts in a compiler wrapper (`main.main.gowrap1`) that
+  calls `f`. The index names the frame the wrapper called in the goroutine's own stack (inlined or
+  not); Delve disassembles the wrapper and takes its first call to a non-runtime function, which names
+  another function when `f` was inlined into the wrapper, and keeps the wrapper when `f` is a runtime
+  function. For such goroutines the index is checked against the traceback's frames instead; Delve must
+  agree wherever `f` is a real (not inlined), non-runtime call.
+* Goroutines running on a thread when the process died have no saved context; the index leaves their
+  stacks to Delve (`stack_from_delve`), so only their other fields are compared.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import struct
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gocore_dap.backends.delve.api import DelveApi, Goroutine
+from gocore_dap.backends.delve.process import DelveProcess
+from gocore_dap.backends.direct import DirectReaderUnsupported, GoroutineIndex, open_index
+from gocore_dap.backends.direct.pclntab import traceback_name
+from gocore_dap.corpus import CorpusError, CrashArtifact, build
+from gocore_dap.goviews.frames import is_runtime_internal
+from gocore_dap.goviews.traceback_text import ParsedTraceback, TracebackGoroutine, parse_traceback
+from tests.conftest import require_tool
+from tests.support.corpus_fixtures import TOOLCHAINS, CorpusCache, CorpusCase, CorpusUnavailable, go_version_of
+
+pytestmark = pytest.mark.integration
+
+DELVE_DEPTH = 200
+MANY = 10_000
+
+
+# --- cores that are not plain corpus cases ----------------------------------------------------------------
+
+
+def _build(name: str, toolchain: str | None, params: dict[str, str] | None = None) -> CrashArtifact:
+    try:
+        CorpusCache().check_toolchain(toolchain)
+    except CorpusUnavailable as exc:
+        require_tool(False, str(exc))
+    try:
+        return build(name, toolchain=toolchain, params=params)
+    except CorpusError as exc:
+        pytest.fail(f"building {name} with {toolchain or 'local Go'} failed: {exc}")
+
+
+@pytest.fixture(scope="module", params=TOOLCHAINS, ids=lambda t: f"many{MANY}-{go_version_of(t) or 'local'}")
+def many(request: pytest.FixtureRequest) -> CrashArtifact:
+    return _build("many_goroutines", request.param, {"goroutines": str(MANY)})
+
+
+@pytest.fixture(scope="module")
+def opened() -> Iterator[dict[Path, GoroutineIndex]]:
+    """Indexes opened once per module, by core path."""
+    cache: dict[Path, GoroutineIndex] = {}
+    yield cache
+    for index in cache.values():
+        index.close()
+
+
+def _index(opened: dict[Path, GoroutineIndex], artifact: CrashArtifact) -> GoroutineIndex:
+    if artifact.core not in opened:
+        opened[artifact.core] = open_index(artifact.binary, artifact.core)
+    return opened[artifact.core]
+
+
+# --- against the traceback --------------------------------------------------------------------------------
+
+
+def _frames(index: GoroutineIndex, row: int) -> list[tuple[str, str, int]]:
+    frames = index.stack(row)
+    assert frames is not None
+    return [(traceback_name(f.function), f.file, f.line) for f in frames]
+
+
+def _printed_frames(goroutine: TracebackGoroutine) -> list[tuple[str, str, int]]:
+    return [(f.function, f.file, f.line) for f in goroutine.frames]
+
+
+def _elide_like_the_runtime(frames: list[Any], goroutine: TracebackGoroutine) -> list[Any]:
+    """Our full stack cut the way the runtime cut it (inner frames, "...N frames elided...", outer)."""
+    if not goroutine.elisions:
+        return frames
+    at = goroutine.elisions[0].index
+    count = goroutine.elisions[0].count or 0
+    return frames[:at] + frames[at + count :]
+
+
+def check_against_traceback(index: GoroutineIndex, parsed: ParsedTraceback) -> list[str]:
+    problems: list[str] = []
+    printed = parsed.goroutines_by_id()
+    ours = {int(g): row for row, g in enumerate(index.goids.tolist())}
+    if set(ours) != set(printed):
+        problems.append(
+            f"goroutine ids differ: only in the index {sorted(set(ours) - set(printed))[:10]}, "
+            f"only in the traceback {sorted(set(printed) - set(ours))[:10]}"
+        )
+    for gid, goroutine in printed.items():
+        row = ours.get(gid)
+        if row is None:
+            continue
+        where = f"goroutine {gid}"
+        if index.state_text(row) != goroutine.state:
+            problems.append(f"{where}: state {index.state_text(row)!r}, printed {goroutine.state!r}")
+        if bool(index.locked_to_thread[row]) != goroutine.locked_to_thread:
+            problems.append(f"{where}: locked to thread {bool(index.locked_to_thread[row])}")
+        if goroutine.gp is not None and int(index.g_addresses[row]) != goroutine.gp:
+            problems.append(f"{where}: g at {int(index.g_addresses[row]):#x}, printed gp={goroutine.gp:#x}")
+        if goroutine.gp is not None:  # crash mode prints m= for every goroutine
+            m_id = int(index.m_ids[row])
+            if (None if m_id < 0 else m_id) != goroutine.m:
+                problems.append(f"{where}: m {m_id}, printed m={goroutine.m}")
+        if goroutine.labels and dict(index.labels(row)) != dict(goroutine.labels):
+            problems.append(f"{where}: labels {dict(index.labels(row))}, printed {dict(goroutine.labels)}")
+        creator = index.creator(row)
+        if goroutine.created_by is not None:
+            if creator is None:
+                problems.append(f"{where}: no creator, printed {goroutine.created_by.function}")
+            else:
+                loc = creator.location
+                expected = (goroutine.created_by.function, goroutine.created_by.file, goroutine.created_by.line)
+                if (traceback_name(loc.function), loc.file, loc.line) != expected:
+                    problems.append(f"{where}: created by {loc.function} {loc.file}:{loc.line}, printed {expected}")
+                if goroutine.creator_goroutine is not None and creator.parent_goid != goroutine.creator_goroutine:
+                    problems.append(f"{where}: parent {creator.parent_goid}, printed {goroutine.creator_goroutine}")
+        if bool(index.stack_from_delve[row]):
+            if index.state_text(row) != "running" or int(index.m_ids[row]) < 0:
+                problems.append(f"{where}: stack left to Delve but the goroutine is not running on an M")
+            continue
+        if goroutine.stack_unavailable and not goroutine.frames:
+            problems.append(f"{where}: the runtime could not print this stack, the index has one")
+            continue
+        frames = _elide_like_the_runtime(_frames(index, row), goroutine)
+        if frames != _printed_frames(goroutine):
+            problems.append(f"{where}: frames differ:\n  index   {frames}\n  printed {_printed_frames(goroutine)}")
+        if index.stack_error(row):
+            problems.append(f"{where}: stack walk ended early: {index.stack_error(row)}")
+        problems.extend(_check_start_function(index, row, goroutine))
+    return problems
+
+
+def _check_start_function(index: GoroutineIndex, row: int, goroutine: TracebackGoroutine) -> list[str]:
+    """The start function is `startpc`'s function, or the frame just inside a `go` statement's wrapper."""
+    start = index.start_function(row)
+    raw = index.location(int(index.start_pcs[row]))
+    if start is None or raw is None:
+        return [] if start is None and raw is None else [f"goroutine {goroutine.id}: start {start} for {raw}"]
+    names = [f.function for f in goroutine.frames]
+    if start.function == raw.function:
+        return []
+    # A wrapper: the traceback shows it as the outermost frame before goexit, calling the start function.
+    wrapper = traceback_name(raw.function)
+    if wrapper in names:
+        at = len(names) - 1 - names[::-1].index(wrapper)
+        if at > 0 and names[at - 1] == traceback_name(start.function):
+            return []
+    return [f"goroutine {goroutine.id}: start function {start.function}, starts at {raw.function}, frames {names}"]
+
+
+def test_index_matches_the_traceback(corpus_case: CorpusCase, opened: dict[Path, GoroutineIndex]) -> None:
+    index = _index(opened, corpus_case.artifact)
+    assert index.go_version == corpus_case.go_version
+    assert len(index) > 0
+    problems = check_against_traceback(index, corpus_case.parsed)
+    assert not problems, "\n".join(problems[:20])
+
+
+def test_many_goroutines_match_the_traceback(many: CrashArtifact, opened: dict[Path, GoroutineIndex]) -> None:
+    index = _index(opened, many)
+    assert len(index) >= MANY
+    parsed = parse_traceback(many.stderr_text())
+    problems = check_against_traceback(index, parsed)
+    assert not problems, "\n".join(problems[:20])
+    # Exact grouping: the stack table holds each distinct stack once.
+    distinct = {tuple(_frames(index, row)) for row in range(len(index)) if not index.stack_from_delve[row]}
+    used = {int(s) for s in index.stack_ids.tolist() if s >= 0}
+    assert len(distinct) == len(used)
+
+
+# --- against Delve ----------------------------------------------------------------------------------------
+
+
+async def _delve_view(
+    dlv: Path, artifact: CrashArtifact, gids: Sequence[int]
+) -> tuple[list[Goroutine], dict[int, Any]]:
+    process = await DelveProcess.start(dlv, artifact.binary, artifact.core)
+    try:
+        api = DelveApi(process)
+        goroutines = await api.all_goroutines(timeout=600)
+        stacks = {gid: await api.stacktrace(gid, DELVE_DEPTH) for gid in gids}
+    finally:
+        await process.close()
+    return goroutines, stacks
+
+
+def check_against_delve(index: GoroutineIndex, goroutines: Sequence[Goroutine], stacks: dict[int, Any]) -> list[str]:
+    problems: list[str] = []
+    rows = {int(g): row for row, g in enumerate(index.goids.tolist())}
+    dead = {index.layouts.consts["_Gdead"], index.layouts.consts.get("_Gdeadextra", -1)}
+    for g in goroutines:
+        if g.id not in rows and (g.status & ~0x1000) not in dead:
+            problems.append(f"Delve lists goroutine {g.id} (status {g.status}), the index does not")
+    by_id = {g.id: g for g in goroutines}
+    for gid, row in rows.items():
+        g = by_id.get(gid)
+        where = f"goroutine {gid}"
+        if g is None:
+            problems.append(f"{where}: not listed by Delve")
+            continue
+        status = int(index.statuses[row])
+        if g.status & ~0x1000 != status:
+            problems.append(f"{where}: status {status}, Delve {g.status}")
+        if status == index.layouts.consts["_Gwaiting"] and g.wait_reason != int(index.wait_reasons[row]):
+            problems.append(f"{where}: wait reason {int(index.wait_reasons[row])}, Delve {g.wait_reason}")
+        if dict(g.labels) != dict(index.labels(row)):
+            problems.append(f"{where}: labels {dict(index.labels(row))}, Delve {dict(g.labels)}")
+        if g.thread_id and int(index.lwps[row]) != g.thread_id:
+            problems.append(f"{where}: thread {int(index.lwps[row])}, Delve {g.thread_id}")
+        creator = index.creator(row)
+        if g.go_statement_loc is not None and g.go_statement_loc.pc:
+            theirs = (g.go_statement_loc.function_name, g.go_statement_loc.file, g.go_statement_loc.line)
+            ours = (
+                None if creator is None else (creator.location.function, creator.location.file, creator.location.line)
+            )
+            if ours != theirs:
+                problems.append(f"{where}: creator {ours}, Delve {theirs}")
+        problems.extend(_compare_start(index, row, g))
+        if bool(index.stack_from_delve[row]):
+            continue
+        problems.extend(_compare_stack(index, row, g, stacks[gid]))
+    return problems
+
+
+def _compare_start(index: GoroutineIndex, row: int, g: Goroutine) -> list[str]:
+    start = index.start_function(row)
+    raw = index.location(int(index.start_pcs[row]))
+    theirs = g.start_loc.function_name if g.start_loc is not None else ""
+    if start is None or raw is None or not theirs:
+        return []
+    if start.function == raw.function:
+        if raw.function != theirs and not raw.wrapper:
+            return [f"goroutine {g.id}: start {start.function}, Delve {theirs}"]
+        # A wrapper the index could not see through (the goroutine has not called anything yet, or
+        # its stack is Delve's): Delve disassembles the wrapper instead.
+        return []
+    # The index named the wrapped call from the stack. Delve agrees unless the call is indirect (it
+    # keeps the wrapper), inlined or a runtime function (it names another function).
+    if theirs in (start.function, raw.function) or not start.entry or is_runtime_internal(start.function):
+        return []
+    return [f"goroutine {g.id}: start {start.function} (wrapper {raw.function}), Delve {theirs}"]
+
+
+def _compare_stack(index: GoroutineIndex, row: int, g: Goroutine, delve_frames: Sequence[Any]) -> list[str]:
+    frames = index.stack(row) or []
+    ours = [(f.function, f.file, f.line) for f in frames][:DELVE_DEPTH]
+    theirs = [(f.location.function_name, f.location.file, f.location.line) for f in delve_frames]
+    if ours == theirs:
+        return []
+    where = f"goroutine {g.id}"
+    if int(index.m_ids[row]) >= 0 and g.thread_id:
+        # Delve unwinds a goroutine with a thread from the thread's registers.
+        tail_ok = len(theirs) >= len(ours) and (len(ours) <= 1 or theirs[len(theirs) - len(ours) + 1 :] == ours[1:])
+        if tail_ok and ours and ours[0][0] in [t[0] for t in theirs]:
+            return []
+        return [f"{where} (on thread {g.thread_id}): frames differ:\n  index {ours}\n  delve {theirs}"]
+    if ours and theirs and ours[1:] == theirs[1:] and ours[0][:2] == theirs[0][:2]:
+        raw = index.location(frames[0].pc)
+        if raw is not None and theirs[0][2] == raw.line:
+            return []  # Delve symbolises the saved PC itself, the runtime PC-1
+    return [f"{where}: frames differ:\n  index {ours}\n  delve {theirs}"]
+
+
+def _delve_check(index: GoroutineIndex, artifact: CrashArtifact, dlv: Path) -> None:
+    gids = [int(g) for row, g in enumerate(index.goids.tolist()) if not index.stack_from_delve[row]]
+    goroutines, stacks = asyncio.run(_delve_view(dlv, artifact, gids))
+    problems = check_against_delve(index, goroutines, stacks)
+    assert not problems, "\n".join(problems[:20])
+
+
+def test_index_matches_delve(corpus_case: CorpusCase, dlv_path: Path, opened: dict[Path, GoroutineIndex]) -> None:
+    _delve_check(_index(opened, corpus_case.artifact), corpus_case.artifact, dlv_path)
+
+
+def test_many_goroutines_match_delve(many: CrashArtifact, dlv_path: Path, opened: dict[Path, GoroutineIndex]) -> None:
+    _delve_check(_index(opened, many), many, dlv_path)
+
+
+# --- wait objects -----------------------------------------------------------------------------------------
+
+WAIT_PARAMS = [
+    None,  # the manifest's defaults
+    {"receivers": "11", "senders": "1", "mutex_waiters": "9", "wg_waiters": "2", "rw_readers": "3",
+     "rw_writers": "3", "cond_waiters": "8"},
+]  # fmt: skip
+
+# Who blocks where: the worker method (as the traceback names it) -> (object name in the program's
+# stdout, wait-object kind, operation, the param that counts them).
+WORKERS = {
+    "main.(*dispatcher).receiveJob": ("jobs", "chan", "receive", "receivers"),
+    "main.(*dispatcher).sendResult": ("results", "chan", "send", "senders"),
+    "main.(*dispatcher).lockState": ("mu", "sync.Mutex", "lock", "mutex_waiters"),
+    "main.(*dispatcher).awaitShutdown": ("wg", "sync.WaitGroup", "wait", "wg_waiters"),
+    "main.(*dispatcher).writeConfig": ("rw", "sync.RWMutex", "lock", "rw_writers"),
+    "main.(*dispatcher).readConfig": ("rw", "sync.RWMutex", "rlock", "rw_readers"),
+    "main.(*dispatcher).awaitSignal": ("cond", "sync.Cond", "wait", "cond_waiters"),
+}
+
+
+@pytest.mark.parametrize("toolchain", TOOLCHAINS, ids=lambda t: go_version_of(t) or "local")
+@pytest.mark.parametrize("params", WAIT_PARAMS, ids=["defaults", "other-counts"])
+def test_wait_objects(toolchain: str | None, params: dict[str, str] | None) -> None:
+    artifact = _build("wait_objects", toolchain, params)
+    counts = {k: int(v) for k, v in artifact.params.items()}
+    addresses = {
+        m[1]: int(m[2], 16) for m in re.finditer(r"^object (\w+) (0x[0-9a-f]+)$", artifact.stdout.read_text(), re.M)
+    }
+    assert set(addresses) == {"jobs", "results", "mu", "wg", "rw", "cond"}
+    parsed = parse_traceback(artifact.stderr_text())
+    with open_index(artifact.binary, artifact.core) as index:
+        reader = index.wait_object_reader()
+        assert reader.errors == []
+        seen: dict[str, int] = {}
+        for gid, goroutine in parsed.goroutines_by_id().items():
+            worker = next((f.function for f in goroutine.frames if f.function in WORKERS), None)
+            row = index.row(gid)
+            edges = reader.edges_of(row)
+            if worker is None:
+                assert all(reader.objects[e.object_id].kind == "semaphore" for e in edges) or not edges, gid
+                continue
+            name, kind, operation, _ = WORKERS[worker]
+            assert len(edges) == 1, (gid, worker, edges)
+            obj = reader.objects[edges[0].object_id]
+            assert (obj.kind, obj.address, edges[0].operation) == (kind, addresses[name], operation), (gid, worker)
+            seen[worker] = seen.get(worker, 0) + 1
+        assert seen == {worker: counts[spec[3]] for worker, spec in WORKERS.items()}
+        # The groups a client sees: one per object, with every waiter.
+        ids = reader.object_ids()
+        by_object = {reader.objects[o].address: int((ids == o).sum()) for o in set(ids.tolist()) if o >= 0}
+        assert by_object[addresses["rw"]] == counts["rw_readers"] + counts["rw_writers"]
+        assert by_object[addresses["jobs"]] == counts["receivers"]
+        assert by_object[addresses["cond"]] == counts["cond_waiters"]
+        results = next(o for o in reader.objects if o.address == addresses["results"])
+        assert (results.type_name, results.length, results.capacity, results.closed) == ("chan string", 4, 4, False)
+        jobs = next(o for o in reader.objects if o.address == addresses["jobs"])
+        assert (jobs.type_name, jobs.length, jobs.capacity) == ("chan int", 0, 0)
+
+
+# --- what the direct reader refuses -----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def classic() -> CrashArtifact:
+    return _build("classic", None)
+
+
+def test_another_architecture_is_refused(classic: CrashArtifact, tmp_path: Path) -> None:
+    patched = tmp_path / "binary"
+    data = bytearray(classic.binary.read_bytes())
+    data[18:20] = struct.pack("<H", 183)  # EM_AARCH64
+    patched.write_bytes(bytes(data))
+    with pytest.raises(DirectReaderUnsupported, match="arm64"):
+        open_index(patched, classic.core)
+
+
+def test_a_binary_without_dwarf_is_refused(
+    classic: CrashArtifact, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # no cached layouts of the original
+    data = bytearray(classic.binary.read_bytes())
+    for name in (b".debug_info", b".zdebug_info"):
+        at = data.find(b"\0" + name + b"\0")
+        if at >= 0:
+            data[at + 1 : at + 2] = b"x"  # the section is still there, under another name
+    stripped = tmp_path / "binary"
+    stripped.write_bytes(bytes(data))
+    with pytest.raises(DirectReaderUnsupported, match="no DWARF"):
+        open_index(stripped, classic.core)
+
+
+def test_swapped_arguments_are_refused(classic: CrashArtifact) -> None:
+    with pytest.raises(DirectReaderUnsupported):
+        open_index(classic.core, classic.binary)
+    with pytest.raises(DirectReaderUnsupported, match="not a core dump"):
+        open_index(classic.binary, classic.binary)
+
+
+def test_another_programs_core_is_refused_or_empty(classic: CrashArtifact) -> None:
+    other = _build("nil_deref", None)
+    try:
+        index = open_index(classic.binary, other.core)
+    except DirectReaderUnsupported:
+        return
+    with index:
+        # If the globals happen to be readable, the goroutines must still be the other program's count.
+        assert len(index) < 1000
