@@ -105,13 +105,25 @@ def _printed_frames(goroutine: TracebackGoroutine) -> list[tuple[str, str, int]]
     return [(f.function, f.file, f.line) for f in goroutine.frames]
 
 
-def _elide_like_the_runtime(frames: list[Any], goroutine: TracebackGoroutine) -> list[Any]:
-    """Our full stack cut the way the runtime cut it (inner frames, "...N frames elided...", outer)."""
+def _elide_like_the_runtime(
+    index: GoroutineIndex, row: int, goroutine: TracebackGoroutine
+) -> tuple[list[tuple[str, str, int]], list[str]]:
+    """Our stack cut the way the runtime cut it: its innermost and outermost frames, with the count of
+    the frames between ("...N frames elided...") checked against ours."""
+    frames = _frames(index, row)
+    stack = index.stack_table[int(index.stack_ids[row])]
+    total = len(frames) + stack.elided
     if not goroutine.elisions:
-        return frames
+        return frames, [] if not stack.elided else [f"goroutine {goroutine.id}: {stack.elided} frames elided"]
     at = goroutine.elisions[0].index
-    count = goroutine.elisions[0].count or 0
-    return frames[:at] + frames[at + count :]
+    outer = len(goroutine.frames) - at
+    count = total - at - outer
+    problems = (
+        []
+        if goroutine.elisions[0].count == count
+        else [f"goroutine {goroutine.id}: {count} frames between, printed {goroutine.elisions[0].count}"]
+    )
+    return frames[:at] + frames[len(frames) - outer :], problems
 
 
 def check_against_traceback(index: GoroutineIndex, parsed: ParsedTraceback) -> list[str]:
@@ -158,9 +170,10 @@ def check_against_traceback(index: GoroutineIndex, parsed: ParsedTraceback) -> l
         if goroutine.stack_unavailable and not goroutine.frames:
             problems.append(f"{where}: the runtime could not print this stack, the index has one")
             continue
-        frames = _elide_like_the_runtime(_frames(index, row), goroutine)
+        frames, elision_problems = _elide_like_the_runtime(index, row, goroutine)
+        problems.extend(elision_problems)
         if frames != _printed_frames(goroutine):
-            problems.append(f"{where}: frames differ:\n  index   {frames}\n  printed {_printed_frames(goroutine)}")
+            problems.append(f"{where}: frames differ: {_first_difference(frames, _printed_frames(goroutine))}")
         if index.stack_error(row):
             problems.append(f"{where}: stack walk ended early: {index.stack_error(row)}")
         problems.extend(_check_start_function(index, row, goroutine))
@@ -281,7 +294,8 @@ def _compare_start(index: GoroutineIndex, row: int, g: Goroutine) -> list[str]:
 def _compare_stack(index: GoroutineIndex, row: int, g: Goroutine, delve_frames: Sequence[Any]) -> list[str]:
     frames = index.stack(row) or []
     ours = [(f.function, f.file, f.line) for f in frames][:DELVE_DEPTH]
-    theirs = [(f.location.function_name, f.location.file, f.location.line) for f in delve_frames]
+    # Delve answers depth+1 frames.
+    theirs = [(f.location.function_name, f.location.file, f.location.line) for f in delve_frames][:DELVE_DEPTH]
     if ours == theirs:
         return []
     where = f"goroutine {g.id}"
@@ -290,12 +304,19 @@ def _compare_stack(index: GoroutineIndex, row: int, g: Goroutine, delve_frames: 
         tail_ok = len(theirs) >= len(ours) and (len(ours) <= 1 or theirs[len(theirs) - len(ours) + 1 :] == ours[1:])
         if tail_ok and ours and ours[0][0] in [t[0] for t in theirs]:
             return []
-        return [f"{where} (on thread {g.thread_id}): frames differ:\n  index {ours}\n  delve {theirs}"]
+        return [f"{where} (on thread {g.thread_id}): frames differ: {_first_difference(ours, theirs)}"]
     if ours and theirs and ours[1:] == theirs[1:] and ours[0][:2] == theirs[0][:2]:
         raw = index.location(frames[0].pc)
         if raw is not None and theirs[0][2] == raw.line:
             return []  # Delve symbolises the saved PC itself, the runtime PC-1
-    return [f"{where}: frames differ:\n  index {ours}\n  delve {theirs}"]
+    return [f"{where}: frames differ: {_first_difference(ours, theirs)}"]
+
+
+def _first_difference(ours: Sequence[Any], theirs: Sequence[Any]) -> str:
+    at = next((i for i, (a, b) in enumerate(zip(ours, theirs, strict=False)) if a != b), min(len(ours), len(theirs)))
+    return (
+        f"{len(ours)} vs {len(theirs)} frames, from #{at}:\n  index {ours[at : at + 3]}\n  other {theirs[at : at + 3]}"
+    )
 
 
 def _delve_check(index: GoroutineIndex, artifact: CrashArtifact, dlv: Path) -> None:
@@ -331,6 +352,7 @@ WORKERS = {
     "main.(*dispatcher).writeConfig": ("rw", "sync.RWMutex", "lock", "rw_writers"),
     "main.(*dispatcher).readConfig": ("rw", "sync.RWMutex", "rlock", "rw_readers"),
     "main.(*dispatcher).awaitSignal": ("cond", "sync.Cond", "wait", "cond_waiters"),
+    "main.(*dispatcher).descend": ("deep", "chan", "receive", ""),
 }
 
 
@@ -338,18 +360,19 @@ WORKERS = {
 @pytest.mark.parametrize("params", WAIT_PARAMS, ids=["defaults", "other-counts"])
 def test_wait_objects(toolchain: str | None, params: dict[str, str] | None) -> None:
     artifact = _build("wait_objects", toolchain, params)
-    counts = {k: int(v) for k, v in artifact.params.items()}
+    counts = {k: int(v) for k, v in artifact.params.items()} | {"": 1}
     addresses = {
         m[1]: int(m[2], 16) for m in re.finditer(r"^object (\w+) (0x[0-9a-f]+)$", artifact.stdout.read_text(), re.M)
     }
-    assert set(addresses) == {"jobs", "results", "mu", "wg", "rw", "cond"}
+    assert set(addresses) == {"jobs", "results", "mu", "wg", "rw", "cond", "deep"}
     parsed = parse_traceback(artifact.stderr_text())
     with open_index(artifact.binary, artifact.core) as index:
         reader = index.wait_object_reader()
         assert reader.errors == []
         seen: dict[str, int] = {}
         for gid, goroutine in parsed.goroutines_by_id().items():
-            worker = next((f.function for f in goroutine.frames if f.function in WORKERS), None)
+            # The outermost worker frame: the deep goroutine is many descend calls deep.
+            worker = next((f.function for f in reversed(goroutine.frames) if f.function in WORKERS), None)
             row = index.row(gid)
             edges = reader.edges_of(row)
             if worker is None:
