@@ -113,7 +113,7 @@ def peak_rss_mb(pid: int) -> float | None:
     return None
 
 
-def run_delve(dlv: Path, binary: Path, core: Path, *, stacks: bool) -> dict[str, Any]:
+def run_delve(dlv: Path, binary: Path, core: Path, *, listing: bool, stacks: bool) -> dict[str, Any]:
     from gocore_dap.backends.delve.api import DelveApi
     from gocore_dap.backends.delve.process import DelveProcess
 
@@ -147,8 +147,9 @@ def run_delve(dlv: Path, binary: Path, core: Path, *, stacks: bool) -> dict[str,
         finally:
             await delve.close()
 
-    result = {"grouped": asyncio.run(grouped())}
-    result.update(asyncio.run(full()))
+    result: dict[str, Any] = {"grouped": asyncio.run(grouped())}
+    if listing:
+        result.update(asyncio.run(full()))
     return result
 
 
@@ -175,9 +176,7 @@ def fmt(value: float | None, unit: str = "s") -> str:
     return f"{value:.2f} s" if value >= 0.1 else f"{value * 1000:.0f} ms"
 
 
-def bench_size(
-    size: int, args: argparse.Namespace, dlv: Path | None, log: Callable[[str], None]
-) -> dict[str, Any]:
+def bench_size(size: int, args: argparse.Namespace, dlv: Path | None, log: Callable[[str], None]) -> dict[str, Any]:
     from gocore_dap.corpus import build
 
     started = time.monotonic()
@@ -200,10 +199,18 @@ def bench_size(
             f"{i['groups']} groups")  # fmt: skip
         if use_delve:
             assert dlv is not None
-            delve_runs.append(run_delve(dlv, artifact.binary, artifact.core, stacks=size <= args.delve_stacks_max))
+            delve_runs.append(
+                run_delve(
+                    dlv,
+                    artifact.binary,
+                    artifact.core,
+                    listing=size <= args.delve_listing_max,
+                    stacks=size <= args.delve_stacks_max,
+                )
+            )
             d = delve_runs[-1]
-            log(f"         Delve grouped {d['grouped']:.2f} s, listing {d['listing']:.2f} s, stacks "
-                f"{d.get('stacks', float('nan')):.2f} s, {d['delve_rss_mb']:.0f} MB")  # fmt: skip
+            log(f"         Delve grouped {d['grouped']:.2f} s, listing {d.get('listing', float('nan')):.2f} s, "
+                f"stacks {d.get('stacks', float('nan')):.2f} s, {d.get('delve_rss_mb') or 0:.0f} MB")  # fmt: skip
 
     def med(runs: list[dict[str, Any]], key: str) -> float | None:
         return median([r.get(key) for r in runs])
@@ -226,7 +233,7 @@ def bench_size(
         "delve_grouped": med(delve_runs, "grouped"),
         "delve_listing": med(delve_runs, "listing"),
         "delve_listing_stacks": med(delve_runs, "listing_stacks"),
-        "delve_rss": max((d["delve_rss_mb"] or 0 for d in delve_runs), default=None),
+        "delve_rss": max((d.get("delve_rss_mb") or 0 for d in delve_runs), default=None) or None,
         "ratio_grouped": ratio("grouped"),
         "ratio_listing": ratio("listing"),
         "ratio_stacks": ratio("listing_stacks"),
@@ -254,7 +261,7 @@ def table(rows: list[dict[str, Any]], runs: int, total: float, go_version: str) 
         f"total {total:.0f} s. The index runs in a fresh process each time with a warm page cache and the "
         "layouts cached per build ID; reading the layouts from DWARF the first time took "
         + ", ".join(f"{r['layouts_cold']:.2f} s" for r in rows)
-        + ". n/a: not measured at that size (see --delve-max / --delve-stacks-max).\n"
+        + ". n/a: not measured at that size (--delve-max, --delve-listing-max, --delve-stacks-max).\n"
     )
     return "# bench_index results\n\n" + header + "\n".join(lines) + "\n" + notes
 
@@ -268,7 +275,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default=",".join(str(s) for s in DEFAULT_SIZES))
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--toolchain", default=None, help="Go toolchain of the cores (default: the local Go)")
-    parser.add_argument("--delve-max", type=int, default=1_000_000, help="largest size Delve is measured on")
+    parser.add_argument("--delve-max", type=int, default=1_000_000, help="largest size for Delve's grouped listing")
+    parser.add_argument("--delve-listing-max", type=int, default=1_000_000, help="largest size for the full listing")
     parser.add_argument("--delve-stacks-max", type=int, default=100_000, help="largest size for all stacks")
     parser.add_argument("--no-delve", action="store_true")
     parser.add_argument("--output", type=Path, default=REPO / "bench" / "results_index.md")

@@ -34,8 +34,15 @@ with these documented differences, each checked as narrowly as possible:
 from __future__ import annotations
 
 import asyncio
+import glob
+import os
 import re
+import resource
+import shutil
+import signal
 import struct
+import subprocess
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -394,6 +401,64 @@ def test_wait_objects(toolchain: str | None, params: dict[str, str] | None) -> N
         assert (results.type_name, results.length, results.capacity, results.closed) == ("chan string", 4, 4, False)
         jobs = next(o for o in reader.objects if o.address == addresses["jobs"])
         assert (jobs.type_name, jobs.length, jobs.capacity) == ("chan int", 0, 0)
+
+
+# --- a position-independent executable ---------------------------------------------------------------------
+
+
+def _unlimited_core() -> None:
+    resource.setrlimit(resource.RLIMIT_CORE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+
+
+def _crash_pie(toolchain: str | None, work: Path) -> tuple[Path, Path, str, str]:
+    """wait_objects built with -buildmode=pie and crashed: (binary, core, stdout, stderr)."""
+    from gocore_dap.corpus import programs_dir
+    from gocore_dap.corpus.builder import core_glob, read_core_pattern
+
+    go = shutil.which("go")
+    require_tool(go is not None, "the go command")
+    assert go is not None
+    pattern = read_core_pattern()
+    require_tool(not pattern.startswith("|"), f"a core_pattern that writes files (it is {pattern!r})")
+    for source in (programs_dir() / "wait_objects").iterdir():
+        shutil.copy(source, work / source.name)
+    env = {**os.environ, "GOTOOLCHAIN": toolchain or "local", "GOFLAGS": "-buildvcs=false", "GOWORK": "off",
+           "CGO_ENABLED": "0"}  # fmt: skip
+    built = subprocess.run([go, "build", "-buildmode=pie", "-o", "prog", "."], cwd=work, env=env,
+                           capture_output=True, text=True, check=False)  # fmt: skip
+    if built.returncode != 0 and toolchain is not None and "toolchain" in built.stderr:
+        require_tool(False, f"the {toolchain} toolchain ({built.stderr.strip()})")
+    assert built.returncode == 0, built.stderr
+    run_env = {k: v for k, v in os.environ.items() if k not in ("GODEBUG", "GOMAXPROCS", "GOGC")}
+    run_env["GOTRACEBACK"] = "crash"
+    started = time.time()
+    with (work / "stdout.txt").open("w") as out, (work / "stderr.txt").open("w") as err:
+        proc = subprocess.Popen([str(work / "prog")], cwd=work, env=run_env, stdin=subprocess.DEVNULL, stdout=out,
+                                stderr=err, preexec_fn=_unlimited_core)  # fmt: skip
+        try:
+            proc.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            pytest.fail("the PIE build of wait_objects did not crash within 120 s")
+    assert proc.returncode == -signal.SIGABRT, proc.returncode
+    cores = [Path(p) for g in core_glob(pattern, cwd=work, pid=proc.pid, comm="prog") for p in sorted(glob.glob(g))]
+    cores = [c for c in cores if c.stat().st_mtime >= started - 1]
+    require_tool(bool(cores), f"a core file (core_pattern {pattern!r})")
+    return work / "prog", cores[0], (work / "stdout.txt").read_text(), (work / "stderr.txt").read_text()
+
+
+@pytest.mark.parametrize("toolchain", TOOLCHAINS, ids=lambda t: go_version_of(t) or "local")
+def test_position_independent_executable(toolchain: str | None, tmp_path: Path) -> None:
+    binary, core, stdout, stderr = _crash_pie(toolchain, tmp_path)
+    with open_index(binary, core) as index:
+        assert index.load_bias != 0
+        problems = check_against_traceback(index, parse_traceback(stderr))
+        assert not problems, "\n".join(problems[:20])
+        reader = index.wait_object_reader()
+        found = {(o.kind, o.address) for o in reader.objects}
+        for name, address in re.findall(r"^object (\w+) (0x[0-9a-f]+)$", stdout, re.M):
+            assert any(a == int(address, 16) for _, a in found), name
 
 
 # --- what the direct reader refuses -----------------------------------------------------------------------

@@ -50,7 +50,12 @@ def memory(tmp_path: Path) -> Iterator[CoreMemory]:
     struct.pack_into("<I", heap, 40, 0xA1B2C3D4)
     struct.pack_into("<Q", heap, 0x1FF8, 7)  # the last word of the segment
     core = tmp_path / "core"
-    write_elf(core, [(0xC000000000, bytes(heap), 2 * PAGE), (0xC000100000, b"\x01" * 16, 4 * PAGE)])
+    # The page before the executable's segment is in the core (like a relro page the loader wrote).
+    before = b"\0" * (PAGE - 4) + b"abcd"
+    write_elf(
+        core,
+        [(0x4FF000, before, PAGE), (0xC000000000, bytes(heap), 2 * PAGE), (0xC000100000, b"\x01" * 16, 4 * PAGE)],
+    )
     exe = tmp_path / "exe"
     text = bytearray(PAGE)
     text[0x100:0x105] = b"hello"
@@ -78,6 +83,16 @@ def test_scalar_reads_from_core_and_executable(memory: CoreMemory) -> None:
         memory.u64(0xC000100000 + 16)  # past the file size of a segment: not dumped
     with pytest.raises(MemoryError_):
         memory.read(0x10, 1)
+
+
+def test_reads_across_a_core_and_an_executable_region(memory: CoreMemory) -> None:
+    assert memory.read(0x4FFFFC, 8) == b"abcd" + bytes(4)
+    assert memory.view(0x4FFFFC, 4).tobytes() == b"abcd"
+    assert memory.read(0x500100 - 2, 7)[2:] == b"hello"
+    assert memory.readable(0x4FF000, 2 * PAGE)
+    assert not memory.readable(0x4FF000, 2 * PAGE + 1)
+    with pytest.raises(MemoryError_):
+        memory.read(0x4FE000, PAGE + 1)
 
 
 def test_vectorised_gathers(memory: CoreMemory) -> None:

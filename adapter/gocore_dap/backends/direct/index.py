@@ -17,6 +17,7 @@ Wait objects (channels from ``g.waiting``, semaphores from ``runtime.semtable`` 
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -50,6 +51,10 @@ __all__ = ["Creator", "GoroutineIndex", "Location", "Thread", "open_index"]
 
 Progress = Callable[[str], None]
 _MAX_GOROUTINES: Final = 50_000_000
+# Goroutines read and unwound per batch: the core pages one batch touches are released before the next,
+# which bounds the peak RSS (the kernel maps up to 16 neighbouring pages per page touched); fewer
+# batches cost less numpy overhead per step.
+_BATCH: Final = int(os.environ.get("GOCORE_DAP_DIRECT_BATCH", "16384"))
 
 
 @attrs.frozen
@@ -150,6 +155,8 @@ class GoroutineIndex:
         self.label_errors: tuple[str, ...] = tuple(label_errors)
         self.threads: tuple[Thread, ...] = tuple(threads)
         self.timings = timings
+        # Entries of runtime.allgs whose g is not in the core (a truncated core); not in the index.
+        self.unreadable_goroutines = int(columns["unreadable"][0])
         order = np.argsort(self.goids, kind="stable")
         self._sorted_goids = self.goids[order]
         self._sorted_rows = order
@@ -229,6 +236,25 @@ class GoroutineIndex:
         table = self._unwinder.frames
         return [table[f] for f in self._unwinder.stacks[stack_id].frames]
 
+    def line_stack_ids(self) -> npt.NDArray[np.int32]:
+        """Per row, an id shared by goroutines whose stacks show the same frames (function, file, line,
+        inlined), ignoring PCs: two calls on one line give one group. -1 where the stack is Delve's."""
+        keys: dict[tuple[tuple[str, str, int, bool], ...], int] = {}
+        table = self._unwinder.frames
+        by_stack = np.array(
+            [
+                keys.setdefault(
+                    tuple((table[f].function, table[f].file, table[f].line, table[f].inlined) for f in s.frames)
+                    + ((("...", "", s.elided, False),) if s.elided else ()),
+                    len(keys),
+                )
+                for s in self._unwinder.stacks
+            ]
+            + [-1],
+            dtype=np.int32,
+        )
+        return by_stack[self.stack_ids]  # -1 indexes the trailing -1
+
     def stack(self, row: int) -> list[Frame] | None:
         """Goroutine ``row``'s frames, innermost first; None when its stack is left to Delve."""
         sid = int(self.stack_ids[row])
@@ -268,6 +294,7 @@ class GoroutineIndex:
         if self._wait is None:
             started = time.perf_counter()
             self._wait = WaitObjectReader(self, self._mem, self.layouts, self._pcln, self._unwinder)
+            self._mem.release()
             self.timings["wait_objects"] = time.perf_counter() - started
         return self._wait
 
@@ -339,11 +366,15 @@ def open_index(program: Path, core: Path, *, progress: Progress | None = None) -
         columns["start_unwind_sp"] = starts_sp
         columns["from_delve"] = from_delve
         todo = np.nonzero(~from_delve)[0]
-        result = unwinder.unwind(starts_pc[todo], starts_sp[todo], syscall[todo])
         stack_ids = np.full(len(from_delve), -1, dtype=np.int32)
         stack_status = np.zeros(len(from_delve), dtype=np.int8)
-        stack_ids[todo] = result.stack_ids
-        stack_status[todo] = result.status
+        mem.release()
+        for lo in range(0, len(todo), _BATCH):
+            batch = todo[lo : lo + _BATCH]
+            result = unwinder.unwind(starts_pc[batch], starts_sp[batch], syscall[batch])
+            stack_ids[batch] = result.stack_ids
+            stack_status[batch] = result.status
+            mem.release()
         columns["stack_id"] = stack_ids
         columns["stack_status"] = stack_status
         lap("unwind")
@@ -353,6 +384,7 @@ def open_index(program: Path, core: Path, *, progress: Progress | None = None) -
         label_reader = LabelReader(mem, layouts)
         label_ids, label_sets = label_reader.read_all(g_fields["labels"])
         columns["label_id"] = label_ids
+        mem.release()
         lap("labels")
         timings["total"] = sum(timings.values())
         return GoroutineIndex(
@@ -467,17 +499,19 @@ def _read_goroutines(
     if not ok.all():
         raise DirectReaderUnsupported("runtime.allgs is not fully in the core")
     goff, gok = mem.offsets(gs, layouts.sizes["g"])
-    if not gok.all():
-        bad = int(np.count_nonzero(~gok))
-        raise DirectReaderUnsupported(f"{bad} of {count} goroutine structures are not in the core (truncated core?)")
-    fields: dict[str, npt.NDArray[np.uint64]] = {}
-    for name in _G_FIELDS:
-        key = f"g.{name}"
-        if not layouts.has(key):
-            fields[name] = np.zeros(len(gs), dtype=np.uint64)
-            continue
-        f = layouts.field(key)
-        fields[name] = mem.gather_at(goff + f.offset, gok, f.size)
+    unreadable = int(np.count_nonzero(~gok))
+    if count and unreadable == count:
+        raise DirectReaderUnsupported(f"none of the {count} goroutine structures is in the core (truncated core?)")
+    # A core cut short loses some goroutines; the others are still worth listing (and say how many).
+    gs, goff, gok = gs[gok], goff[gok], gok[gok]
+    fields: dict[str, npt.NDArray[np.uint64]] = {name: np.zeros(len(gs), dtype=np.uint64) for name in _G_FIELDS}
+    present = [(name, layouts.field(f"g.{name}")) for name in _G_FIELDS if layouts.has(f"g.{name}")]
+    for lo in range(0, len(gs), _BATCH):
+        # All fields of one batch of g's, then release their pages (see CoreMemory.release).
+        part = slice(lo, lo + _BATCH)
+        for name, f in present:
+            fields[name][part] = mem.gather_at(goff[part] + f.offset, gok[part], f.size)
+        mem.release()
     raw_status = fields["atomicstatus"].astype(np.uint32)
     status = raw_status & np.uint32(~layouts.const("_Gscan") & 0xFFFFFFFF)
     dead = {layouts.const("_Gdead")}
@@ -488,6 +522,7 @@ def _read_goroutines(
         fields[name] = fields[name][live]
     gs = gs[live]
     columns: dict[str, npt.NDArray[np.generic]] = {
+        "unreadable": np.array([unreadable], dtype=np.int64),
         "goid": fields["goid"].astype(np.int64),
         "status": status[live],
         "raw_status": raw_status[live],
