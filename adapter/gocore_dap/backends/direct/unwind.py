@@ -24,6 +24,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from gocore_dap.backends.direct.errors import DirectReaderUnsupported
 from gocore_dap.backends.direct.layouts import Layouts
 from gocore_dap.backends.direct.memory import CoreMemory, MemoryError_
 from gocore_dap.backends.direct.pclntab import FuncInfo, Pclntab
@@ -34,6 +35,8 @@ WALK_LIMIT: Final = 1_000_000
 # Below this many goroutines still being walked, a plain Python loop beats numpy's per-call overhead.
 _SCALAR_BELOW: Final = 8
 _PTR: Final = 8
+_PC_MASK: Final = (1 << 32) - 1
+_MAX_NODES: Final = (1 << 29) - 1
 
 # Why a walk ended early (UnwindResult.status); 0 = it reached the end of the stack.
 STATUS_OK: Final = 0
@@ -105,6 +108,10 @@ class Unwinder:
         self._injected = frozenset(
             layouts.const(k) for k in ("FuncID_sigpanic", "FuncID_asyncPreempt", "FuncID_debugCallV2")
         )
+        # Walk keys pack (trie node, PC offset in the text, trap, syscall) into 64 bits.
+        self._minpc = pcln.minpc
+        if pcln.maxpc - pcln.minpc > _PC_MASK:
+            raise DirectReaderUnsupported(f"the program's text is {pcln.maxpc - pcln.minpc} bytes, over 4 GiB")
         self.frames: list[Frame] = []
         self._frame_ids: dict[Frame, int] = {}
         self.physical: list[tuple[int, ...]] = []  # physical frame id -> its logical frame ids
@@ -173,6 +180,8 @@ class Unwinder:
     def _node(self, parent: int, phys: int) -> int:
         node = self._node_ids.get((parent, phys))
         if node is None:
+            if len(self._node_parent) >= _MAX_NODES:
+                raise DirectReaderUnsupported(f"more than {_MAX_NODES} distinct stack prefixes")
             node = self._node_ids[(parent, phys)] = len(self._node_parent)
             self._node_parent.append(parent)
             self._node_phys.append(phys)
@@ -223,6 +232,7 @@ class Unwinder:
             status[zero[~ok]] = STATUS_UNREADABLE
         act = np.nonzero(status == 0)[0]
         pc, sp = pc[act], sp[act]
+        minpc, maxpc = np.uint64(self._minpc), np.uint64(self._minpc + _PC_MASK + 1)
         trap = np.zeros(len(act), dtype=np.uint64)
         sysc = np.asarray(syscall, dtype=np.uint64)[act]
         depth = 0
@@ -232,9 +242,29 @@ class Unwinder:
                 for i, row in enumerate(act.tolist()):
                     deep[row] = (int(pc[i]), int(sp[i]), int(trap[i]), deque(maxlen=OUTER_LIMIT), 0)
                 break
-            key = (pc << np.uint64(2)) | (trap << np.uint64(1)) | sysc
+            # PCs outside the module's text are in no function: the walk ends there.
+            inside = (pc >= minpc) & (pc < maxpc)
+            if not inside.all():
+                status[act[~inside]] = STATUS_UNKNOWN_PC if depth == 0 else STATUS_BAD_RETURN_PC
+                act, pc, sp, trap, sysc = act[inside], pc[inside], sp[inside], trap[inside], sysc[inside]
+                if not len(act):
+                    break
+            # One sort per level: goroutines with the same trie node (stack so far) and the same
+            # (PC, trap, syscall) share everything about this frame, its node in the trie included.
+            key = (
+                ((leaf[act] + 1).astype(np.uint64) << np.uint64(34))
+                | ((pc - minpc) << np.uint64(2))
+                | (trap << np.uint64(1))
+                | sysc
+            )
             uniq, inv = np.unique(key, return_inverse=True)
-            infos = [self._phys_info(int(k)) for k in uniq.tolist()]
+            inv = inv.reshape(-1)
+            infos: list[_Phys] = []
+            node_list: list[int] = []
+            for k in uniq.tolist():
+                info = self._phys_info((((k >> 2) & _PC_MASK) + self._minpc) << 2 | (k & 3))
+                infos.append(info)
+                node_list.append(self._node((k >> 34) - 1, info.id) if info.valid else -1)
             valid_u = np.array([p.valid for p in infos], dtype=bool)
             valid = valid_u[inv]
             if not valid.all():
@@ -245,14 +275,7 @@ class Unwinder:
             fp_u = np.array([p.fp_delta for p in infos], dtype=np.uint64)
             stop_u = np.array([p.stop for p in infos], dtype=bool)
             inj_u = np.array([p.injected for p in infos], dtype=np.uint64)
-            pid_u = np.array([p.id for p in infos], dtype=np.int64)
-            # Extend each goroutine's trie node by this physical frame.
-            combo = ((leaf[act] + 1) << 32) | pid_u[inv]
-            ucombo, cinv = np.unique(combo, return_inverse=True)
-            nodes = np.array(
-                [self._node(int(c >> 32) - 1, int(c & 0xFFFFFFFF)) for c in ucombo.tolist()], dtype=np.int64
-            )
-            leaf[act] = nodes[cinv]
+            leaf[act] = np.array(node_list, dtype=np.int64)[inv]
             fp = sp + fp_u[inv]
             stop = stop_u[inv]
             lr, ok = self.mem.gather(fp - np.uint64(_PTR), _PTR)
