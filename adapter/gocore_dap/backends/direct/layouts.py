@@ -27,7 +27,7 @@ from gocore_dap.backends.direct.binary import GoBinary
 from gocore_dap.backends.direct.errors import DirectReaderUnsupported
 
 # Bump when what is extracted changes, so that old cache files are ignored.
-SCHEMA: Final = 5
+SCHEMA: Final = 6
 
 # Go's reflect kinds (internal/abi.Kind) as DW_AT_go_kind carries them; part of the DWARF format
 # the Go linker writes rather than of the runtime's layout.
@@ -495,7 +495,7 @@ def extract_layouts(binary: GoBinary, build_id: str) -> Layouts:
         symbols=symbols,
         labels=_label_plan(graph),
         sync=_sync_offsets(graph),
-        semtable_stride=_semtable_stride(graph, consts),
+        semtable_stride=_semtable_stride(graph, consts) or _stride_from_symbol(symbols, consts),
         dwarf_seconds=time.perf_counter() - started,
     )
 
@@ -512,6 +512,16 @@ def _semtable_stride(graph: TypeGraph, consts: Mapping[str, int]) -> int:
     if root is not None and (root.int_attr(D.AT_DATA_MEMBER_LOCATION) or 0) != 0:
         return 0  # not the shape the walker expects; semaphores are then not reported
     return size
+
+
+def _stride_from_symbol(symbols: Mapping[str, tuple[int, int]], consts: Mapping[str, int]) -> int:
+    """Before Go 1.19 the table's type has no name; its size over its length gives the stride (the
+    root is the element's first field in every release)."""
+    table = symbols.get("runtime.semtable")
+    count = consts.get("semTabSize", 0)
+    if table is None or count <= 0 or table[1] % count:
+        return 0
+    return table[1] // count
 
 
 def _sync_offsets(graph: TypeGraph) -> dict[str, int]:
