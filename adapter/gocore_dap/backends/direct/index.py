@@ -346,6 +346,7 @@ def open_index(program: Path, core: Path, *, progress: Progress | None = None) -
                 raise DirectReaderUnsupported("the core has no AT_ENTRY in its auxiliary vector (PIE load bias)")
             bias = entry - binary.entry
         mem = CoreMemory(Path(core), binary.file_map, binary.load_segments(), bias)
+        _check_same_program(mem, binary, bias)
         say("reading the symbol table")
         symbols = {name: (addr + bias, size) for name, (addr, size) in layouts.symbols.items()}
         pcln = Pclntab(mem, layouts, symbols["runtime.firstmoduledata"][0])
@@ -415,6 +416,22 @@ def open_index(program: Path, core: Path, *, progress: Progress | None = None) -
             mem.close()
         binary.close()
         raise
+
+
+def _check_same_program(mem: CoreMemory, binary: GoBinary, bias: int) -> None:
+    """The kernel dumps the first page of the executable's mapping (ELF header, build-ID notes); if the
+    core has it and it differs from the executable's, the core is another program's (or another build's)."""
+    segments = binary.load_segments()
+    if not segments:
+        return
+    vaddr, offset, filesz = min(segments)
+    size = min(filesz, 4096)
+    dumped = mem.core_bytes(vaddr + bias, size)
+    if dumped is not None and dumped != binary.file_map[offset : offset + size]:
+        raise DirectReaderUnsupported(
+            f"the core was not dumped by {binary.path}: the executable's first page in the core differs "
+            "(another program, or another build of it)"
+        )
 
 
 @attrs.frozen
@@ -500,7 +517,9 @@ def _read_goroutines(
         raise DirectReaderUnsupported("runtime.allgs is not fully in the core")
     goff, gok = mem.offsets(gs, layouts.sizes["g"])
     unreadable = int(np.count_nonzero(~gok))
-    if count and unreadable == count:
+    if count == 0:
+        raise DirectReaderUnsupported("runtime.allglen is 0: the core does not look like one of this program")
+    if unreadable == count:
         raise DirectReaderUnsupported(f"none of the {count} goroutine structures is in the core (truncated core?)")
     # A core cut short loses some goroutines; the others are still worth listing (and say how many).
     gs, goff, gok = gs[gok], goff[gok], gok[gok]

@@ -110,6 +110,14 @@ class CoreMemory:
     ) -> None:
         self.close()
 
+    def core_bytes(self, addr: int, size: int) -> bytes | None:
+        """Bytes at ``addr`` as the core itself holds them (never from the executable), or None."""
+        i = bisect.bisect_right(self._core_starts.tolist(), addr) - 1
+        if i < 0 or addr + size > int(self._core_ends[i]):
+            return None
+        off = int(self._core_offsets[i]) + addr - int(self._core_starts[i])
+        return self._map[off : off + size]
+
     def release(self) -> None:
         """Drop the core's pages from this process's page tables (they stay in the page cache).
 
