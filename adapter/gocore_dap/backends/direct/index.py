@@ -11,13 +11,12 @@ GOTRACEBACK=crash and Delve). Goroutines running on a thread when the process di
 saved context; their stacks are left to Delve (``stack_from_delve``), unless they are in a system
 call, whose saved PC/SP the runtime itself uses.
 
-Wait objects (channels from ``g.waiting``, semaphores from ``runtime.semtable`` mapped back to their
-``sync`` object, ``sync.Cond`` notify lists) are read on first use (:meth:`GoroutineIndex.wait_objects`).
+Wait objects (channels, semaphores mapped back to their ``sync`` object, ``sync.Cond``; see
+:mod:`.waitobjects`) are read on first use (:meth:`GoroutineIndex.wait_objects`).
 """
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -54,7 +53,7 @@ _MAX_GOROUTINES: Final = 50_000_000
 # Goroutines read and unwound per batch: the core pages one batch touches are released before the next,
 # which bounds the peak RSS (the kernel maps up to 16 neighbouring pages per page touched); fewer
 # batches cost less numpy overhead per step.
-_BATCH: Final = int(os.environ.get("GOCORE_DAP_DIRECT_BATCH", "16384"))
+_BATCH: Final = 16_384
 
 
 @attrs.frozen
