@@ -109,6 +109,10 @@ def _index(opened: dict[Path, GoroutineIndex], artifact: CrashArtifact) -> Gorou
 # --- against the traceback --------------------------------------------------------------------------------
 
 
+def _functions(index: GoroutineIndex, row: int) -> list[str]:
+    return [f.function for f in index.stack(row) or ()]
+
+
 def _frames(index: GoroutineIndex, row: int) -> list[tuple[str, str, int]]:
     frames = index.stack(row)
     assert frames is not None
@@ -236,9 +240,9 @@ def test_many_goroutines_match_the_traceback(many: CrashArtifact, opened: dict[P
 
 
 async def _delve_view(
-    dlv: Path, artifact: CrashArtifact, gids: Sequence[int]
+    dlv: Path, binary: Path, core: Path, gids: Sequence[int]
 ) -> tuple[list[Goroutine], dict[int, Any]]:
-    process = await DelveProcess.start(dlv, artifact.binary, artifact.core)
+    process = await DelveProcess.start(dlv, binary, core)
     try:
         api = DelveApi(process)
         goroutines = await api.all_goroutines(timeout=600)
@@ -335,7 +339,7 @@ def _first_difference(ours: Sequence[Any], theirs: Sequence[Any]) -> str:
 
 def _delve_check(index: GoroutineIndex, artifact: CrashArtifact, dlv: Path) -> None:
     gids = [int(g) for row, g in enumerate(index.goids.tolist()) if not index.stack_from_delve[row]]
-    goroutines, stacks = asyncio.run(_delve_view(dlv, artifact, gids))
+    goroutines, stacks = asyncio.run(_delve_view(dlv, artifact.binary, artifact.core, gids))
     problems = check_against_delve(index, goroutines, stacks)
     assert not problems, "\n".join(problems[:20])
 
@@ -417,9 +421,10 @@ def _unlimited_core() -> None:
     resource.setrlimit(resource.RLIMIT_CORE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
 
 
-def _crash_pie(toolchain: str | None, work: Path) -> tuple[Path, Path, str, str]:
-    """wait_objects built with -buildmode=pie and crashed: (binary, core, stdout, stderr)."""
-    from gocore_dap.corpus import programs_dir
+def _crash_program(toolchain: str | None, work: Path, build_args: Sequence[str] = ()) -> tuple[Path, Path, str, str]:
+    """Build the Go program in ``work`` (``go build BUILD_ARGS``), run it until it dumps core:
+    (binary, core, stdout, stderr). For programs the corpus builder cannot make (other build modes,
+    programs only these tests need)."""
     from gocore_dap.corpus.builder import core_glob, read_core_pattern
 
     go = shutil.which("go")
@@ -427,11 +432,9 @@ def _crash_pie(toolchain: str | None, work: Path) -> tuple[Path, Path, str, str]
     assert go is not None
     pattern = read_core_pattern()
     require_tool(not pattern.startswith("|"), f"a core_pattern that writes files (it is {pattern!r})")
-    for source in (programs_dir() / "wait_objects").iterdir():
-        shutil.copy(source, work / source.name)
     env = {**os.environ, "GOTOOLCHAIN": toolchain or "local", "GOFLAGS": "-buildvcs=false", "GOWORK": "off",
            "CGO_ENABLED": "0"}  # fmt: skip
-    built = subprocess.run([go, "build", "-buildmode=pie", "-o", "prog", "."], cwd=work, env=env,
+    built = subprocess.run([go, "build", *build_args, "-o", "prog", "."], cwd=work, env=env,
                            capture_output=True, text=True, check=False)  # fmt: skip
     if built.returncode != 0 and toolchain is not None and "toolchain" in built.stderr:
         require_tool(False, f"the {toolchain} toolchain ({built.stderr.strip()})")
@@ -447,12 +450,21 @@ def _crash_pie(toolchain: str | None, work: Path) -> tuple[Path, Path, str, str]
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-            pytest.fail("the PIE build of wait_objects did not crash within 120 s")
+            pytest.fail(f"the program in {work} did not crash within 120 s")
     assert proc.returncode == -signal.SIGABRT, proc.returncode
     cores = [Path(p) for g in core_glob(pattern, cwd=work, pid=proc.pid, comm="prog") for p in sorted(glob.glob(g))]
     cores = [c for c in cores if c.stat().st_mtime >= started - 1]
     require_tool(bool(cores), f"a core file (core_pattern {pattern!r})")
     return work / "prog", cores[0], (work / "stdout.txt").read_text(), (work / "stderr.txt").read_text()
+
+
+def _crash_pie(toolchain: str | None, work: Path) -> tuple[Path, Path, str, str]:
+    """wait_objects built with -buildmode=pie and crashed: (binary, core, stdout, stderr)."""
+    from gocore_dap.corpus import programs_dir
+
+    for source in (programs_dir() / "wait_objects").iterdir():
+        shutil.copy(source, work / source.name)
+    return _crash_program(toolchain, work, ["-buildmode=pie"])
 
 
 @pytest.mark.parametrize("toolchain", TOOLCHAINS, ids=lambda t: go_version_of(t) or "local")
@@ -466,6 +478,59 @@ def test_position_independent_executable(toolchain: str | None, tmp_path: Path) 
         found = {(o.kind, o.address) for o in reader.objects}
         for name, address in re.findall(r"^object (\w+) (0x[0-9a-f]+)$", stdout, re.M):
             assert any(a == int(address, 16) for _, a in found), name
+
+
+# --- asynchronously preempted goroutines -------------------------------------------------------------------
+
+SPINNERS = """package main
+
+import (
+	"runtime"
+	"time"
+)
+
+var sink [8]uint64
+
+// spin never calls anything: only asynchronous preemption takes its P away.
+//
+//go:noinline
+func spin(i int) {
+	for {
+		sink[i%8]++
+	}
+}
+
+func main() {
+	runtime.GOMAXPROCS(2)
+	for i := 0; i < 6; i++ {
+		go spin(i)
+	}
+	time.Sleep(300 * time.Millisecond)
+	panic("spinners")
+}
+"""
+
+
+@pytest.mark.parametrize("toolchain", TOOLCHAINS, ids=lambda t: go_version_of(t) or "local")
+def test_asynchronously_preempted_goroutines(toolchain: str | None, tmp_path: Path, dlv_path: Path) -> None:
+    """Goroutines stopped by a signal (asyncPreempt) between two instructions of a loop: the frame
+    under the injected call is at the interrupted PC itself, not a return address."""
+    (tmp_path / "go.mod").write_text("module spin\n\ngo 1.25\n")
+    (tmp_path / "main.go").write_text(SPINNERS)
+    binary, core, _, stderr = _crash_program(toolchain, tmp_path)
+    with open_index(binary, core) as index:
+        preempted = [
+            row
+            for row in range(len(index))
+            if any(f.function == "runtime.asyncPreempt" for f in index.stack(row) or ())
+        ]
+        assert preempted, "no goroutine was preempted asynchronously (the program should force it)"
+        problems = check_against_traceback(index, parse_traceback(stderr))
+        assert not problems, "\n".join(problems[:20])
+        gids = [int(g) for row, g in enumerate(index.goids.tolist()) if not index.stack_from_delve[row]]
+        goroutines, stacks = asyncio.run(_delve_view(dlv_path, binary, core, gids))
+        problems = check_against_delve(index, goroutines, stacks)
+        assert not problems, "\n".join(problems[:20])
 
 
 # --- what the direct reader refuses -----------------------------------------------------------------------
