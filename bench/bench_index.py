@@ -117,7 +117,7 @@ def run_delve(dlv: Path, binary: Path, core: Path, *, listing: bool, stacks: boo
     from gocore_dap.backends.delve.api import DelveApi
     from gocore_dap.backends.delve.process import DelveProcess
 
-    async def grouped() -> float:
+    async def grouped() -> tuple[float, float | None]:
         delve = await DelveProcess.start(dlv, binary, core, rpc_timeout=STEP_TIMEOUT)
         try:
             started = time.monotonic()
@@ -125,7 +125,7 @@ def run_delve(dlv: Path, binary: Path, core: Path, *, listing: bool, stacks: boo
                 "ListGoroutines",
                 {"Start": 0, "Count": 0, "GroupBy": 2, "GroupByKey": "", "MaxGroupMembers": 10, "MaxGroups": 200},
             )
-            return time.monotonic() - started
+            return time.monotonic() - started, peak_rss_mb(delve.pid)
         finally:
             await delve.close()
 
@@ -147,9 +147,12 @@ def run_delve(dlv: Path, binary: Path, core: Path, *, listing: bool, stacks: boo
         finally:
             await delve.close()
 
-    result: dict[str, Any] = {"grouped": asyncio.run(grouped())}
+    seconds, rss = asyncio.run(grouped())
+    result: dict[str, Any] = {"grouped": seconds, "delve_rss_mb": rss}
     if listing:
-        result.update(asyncio.run(full()))
+        full_result = asyncio.run(full())
+        full_result["delve_rss_mb"] = max(rss or 0, full_result.get("delve_rss_mb") or 0)
+        result.update(full_result)
     return result
 
 

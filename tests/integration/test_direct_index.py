@@ -370,7 +370,6 @@ WORKERS = {
     "main.(*dispatcher).writeConfig": ("rw", "sync.RWMutex", "lock", "rw_writers"),
     "main.(*dispatcher).readConfig": ("rw", "sync.RWMutex", "rlock", "rw_readers"),
     "main.(*dispatcher).awaitSignal": ("cond", "sync.Cond", "wait", "cond_waiters"),
-    "main.(*dispatcher).descend": ("deep", "chan", "receive", ""),
 }
 
 
@@ -378,19 +377,18 @@ WORKERS = {
 @pytest.mark.parametrize("params", WAIT_PARAMS, ids=["defaults", "other-counts"])
 def test_wait_objects(toolchain: str | None, params: dict[str, str] | None) -> None:
     artifact = _build("wait_objects", toolchain, params)
-    counts = {k: int(v) for k, v in artifact.params.items()} | {"": 1}
+    counts = {k: int(v) for k, v in artifact.params.items()}
     addresses = {
         m[1]: int(m[2], 16) for m in re.finditer(r"^object (\w+) (0x[0-9a-f]+)$", artifact.stdout.read_text(), re.M)
     }
-    assert set(addresses) == {"jobs", "results", "mu", "wg", "rw", "cond", "deep"}
+    assert set(addresses) == {"jobs", "results", "mu", "wg", "rw", "cond"}
     parsed = parse_traceback(artifact.stderr_text())
     with open_index(artifact.binary, artifact.core) as index:
         reader = index.wait_object_reader()
         assert reader.errors == []
         seen: dict[str, int] = {}
         for gid, goroutine in parsed.goroutines_by_id().items():
-            # The outermost worker frame: the deep goroutine is many descend calls deep.
-            worker = next((f.function for f in reversed(goroutine.frames) if f.function in WORKERS), None)
+            worker = next((f.function for f in goroutine.frames if f.function in WORKERS), None)
             row = index.row(gid)
             edges = reader.edges_of(row)
             if worker is None:
@@ -478,6 +476,53 @@ def test_position_independent_executable(toolchain: str | None, tmp_path: Path) 
         found = {(o.kind, o.address) for o in reader.objects}
         for name, address in re.findall(r"^object (\w+) (0x[0-9a-f]+)$", stdout, re.M):
             assert any(a == int(address, 16) for _, a in found), name
+
+
+# --- a very deep stack --------------------------------------------------------------------------------------
+
+DEEP = """package main
+
+import "time"
+
+// descend recurses n calls deep, then blocks on done.
+//
+//go:noinline
+func descend(n int, done chan struct{}) int {
+	if n == 0 {
+		<-done
+		return 0
+	}
+	return descend(n-1, done) + 1
+}
+
+func main() {
+	done := make(chan struct{})
+	go descend(1500, done)
+	go descend(20, done)
+	time.Sleep(200 * time.Millisecond)
+	panic("deep")
+}
+"""
+
+
+@pytest.mark.parametrize("toolchain", TOOLCHAINS, ids=lambda t: go_version_of(t) or "local")
+def test_very_deep_stack(toolchain: str | None, tmp_path: Path, dlv_path: Path) -> None:
+    """A goroutine 1,500 calls deep: the index keeps the innermost and outermost frames and counts the
+    ones between, which must be what the runtime printed as "...N frames elided..."."""
+    (tmp_path / "go.mod").write_text("module deep\n\ngo 1.25\n")
+    (tmp_path / "main.go").write_text(DEEP)
+    binary, core, _, stderr = _crash_program(toolchain, tmp_path)
+    parsed = parse_traceback(stderr)
+    assert any(g.elisions for g in parsed.goroutines), "the runtime elided no frames"
+    with open_index(binary, core) as index:
+        elided = [s for s in index.stack_table if s.elided]
+        assert len(elided) == 1 and elided[0].elided > 300, elided
+        problems = check_against_traceback(index, parsed)
+        assert not problems, "\n".join(problems[:20])
+        gids = [int(g) for row, g in enumerate(index.goids.tolist()) if not index.stack_from_delve[row]]
+        goroutines, stacks = asyncio.run(_delve_view(dlv_path, binary, core, gids))
+        problems = check_against_delve(index, goroutines, stacks)
+        assert not problems, "\n".join(problems[:20])
 
 
 # --- asynchronously preempted goroutines -------------------------------------------------------------------

@@ -13,9 +13,6 @@
 //     writers blocks on its writer semaphore, the others queue on its
 //     inner mutex; then -rw_readers readers block behind the pending writer.
 //   - cond: a sync.Cond; -cond_waiters goroutines Wait on it.
-//   - deep: a chan struct{}; one goroutine receives from it at the bottom of
-//     a recursion -depth calls deep, so that the runtime elides the middle
-//     of its stack ("...N frames elided...").
 //
 // Before panicking the program prints one line per object to stdout,
 // "object NAME ADDRESS", with the address %p prints (the channel's runtime
@@ -41,7 +38,6 @@ type dispatcher struct {
 	rw      sync.RWMutex
 	condMu  sync.Mutex
 	cond    *sync.Cond
-	deep    chan struct{}
 }
 
 func (d *dispatcher) receiveJob()      { <-d.jobs }
@@ -50,17 +46,6 @@ func (d *dispatcher) lockState()       { d.mu.Lock() }
 func (d *dispatcher) awaitShutdown()   { d.wg.Wait() }
 func (d *dispatcher) writeConfig()     { d.rw.Lock() }
 func (d *dispatcher) readConfig()      { d.rw.RLock() }
-
-// descend recurses n calls deep, then blocks on d.deep.
-//
-//go:noinline
-func (d *dispatcher) descend(n int) int {
-	if n == 0 {
-		<-d.deep
-		return 0
-	}
-	return d.descend(n-1) + 1
-}
 
 func (d *dispatcher) awaitSignal() {
 	d.condMu.Lock()
@@ -123,10 +108,9 @@ func main() {
 	rwReaders := flag.Int("rw_readers", 7, "goroutines read-locking rw behind a writer")
 	rwWriters := flag.Int("rw_writers", 2, "goroutines write-locking rw")
 	condWaiters := flag.Int("cond_waiters", 3, "goroutines waiting on cond")
-	depth := flag.Int("depth", 1500, "calls of the recursion above the goroutine blocked on deep")
 	flag.Parse()
 
-	d := &dispatcher{jobs: make(chan int), results: make(chan string, 4), deep: make(chan struct{})}
+	d := &dispatcher{jobs: make(chan int), results: make(chan string, 4)}
 	d.cond = sync.NewCond(&d.condMu)
 	for i := 0; i < cap(d.results); i++ {
 		d.results <- "queued"
@@ -150,7 +134,6 @@ func main() {
 	for i := 0; i < *condWaiters; i++ {
 		go d.awaitSignal()
 	}
-	go d.descend(*depth)
 	// Writers first, one at a time, so that exactly one waits on the writer
 	// semaphore; readers after them, so that they queue behind a writer.
 	if *rwWriters > 0 {
@@ -166,7 +149,6 @@ func main() {
 	}
 	waitFor("sync.RWMutex.RLock", *rwReaders)
 	waitFor("sync.Cond.Wait", *condWaiters)
-	waitFor("chan receive", *receivers+1)
 
 	fmt.Printf("object jobs %p\n", d.jobs)
 	fmt.Printf("object results %p\n", d.results)
@@ -174,6 +156,5 @@ func main() {
 	fmt.Printf("object wg %p\n", &d.wg)
 	fmt.Printf("object rw %p\n", &d.rw)
 	fmt.Printf("object cond %p\n", d.cond)
-	fmt.Printf("object deep %p\n", d.deep)
 	panic("dispatcher: all workers blocked")
 }
