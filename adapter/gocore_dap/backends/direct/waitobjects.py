@@ -3,18 +3,22 @@
 * Channels: a goroutine blocked in a channel operation or a select has its ``sudog`` records on
   ``g.waiting`` (linked by ``waitlink``), each naming the channel (``sudog.c``).
 * Semaphores: ``sync.Mutex``, ``RWMutex`` and ``WaitGroup`` park through ``runtime.semacquire1``,
-  which files the goroutine's sudog under the semaphore's address in ``runtime.semtable`` (251
-  treaps of sudogs, one node per address, further waiters on ``waitlink``; ``sudog.elem`` is the
-  address). The wait reason says which sync type parked, and the DWARF offsets of the semaphore word
-  inside that type map the address back to the object (``Mutex.sema``, ``RWMutex.readerSem`` /
-  ``writerSem`` / ``w``, ``WaitGroup.sema``). A writer queued on an RWMutex's inner mutex waits for
-  "sync.Mutex.Lock" too; its stack (``sync.(*RWMutex).Lock``) tells it apart.
-* ``sync.Cond``: ``notifyListWait`` keeps the sudog only on the Cond's own list, and nothing in the
-  ``g`` points to it. The Cond is found from the goroutine's ``sync.(*Cond).Wait`` frame: each word
-  of that frame (and its argument spill slots, where the receiver is) is tried as a ``*sync.Cond``,
-  and accepted only if that Cond's notify list holds this goroutine's sudog -- a candidate that is
-  not a Cond fails that check, so no guess is ever reported. One accepted Cond assigns every
-  goroutine on its list at once.
+  which files the goroutine's sudog under the semaphore's address (``sudog.elem``). Since Go 1.26 the
+  sudog is also on ``g.waiting``; before, it is found in ``runtime.semtable`` (251 treaps of sudogs,
+  one node per address, further waiters on ``waitlink``). The wait reason says which sync type
+  parked, and the DWARF offsets of the semaphore word inside that type map the address back to the
+  object (``Mutex.sema``, ``RWMutex.readerSem`` / ``writerSem`` / ``w``, ``WaitGroup.sema``). A writer
+  queued on an RWMutex's inner mutex waits for "sync.Mutex.Lock" too; its stack
+  (``sync.(*RWMutex).Lock``) tells it apart. Other semaphores (e.g. a netpoll fd lock) are reported as
+  "semaphore" at the semaphore's address.
+* ``sync.Cond``: since Go 1.26 ``g.waiting``'s sudog names the Cond's notify list. Before, the sudog
+  is only on the Cond's own list and nothing in the ``g`` points to it: the Cond is found from the
+  goroutine's ``sync.(*Cond).Wait`` frame, each word of which (and of its argument spill slots, where
+  the receiver is) is tried as a ``*sync.Cond`` and accepted only if that Cond's notify list holds this
+  goroutine -- a candidate that is not a Cond fails that check, so no guess is ever reported. One
+  accepted Cond assigns every goroutine on its list at once.
+
+Everything is read once, on first use, into arrays of (goroutine row, object id, operation) edges.
 """
 
 from __future__ import annotations
