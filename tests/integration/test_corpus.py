@@ -109,6 +109,7 @@ def test_crashing_goroutines(toolchain: str | None) -> None:
         "recovered_repanic": ("main.recoverer.func1", "running"),
         "cgo_crash": ("main._Cfunc_checksum", "syscall"),
         "optimized_inlined": ("main.sampleAt", "running"),
+        "wait_objects": ("main.main", "running"),
     }
     for name, (function, state) in expectations.items():
         _, parsed = crash(name, toolchain)

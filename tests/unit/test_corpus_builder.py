@@ -32,7 +32,7 @@ from tests.support.processes import pid_alive
 EXPECTED_PROGRAMS = {
     "cgo_c_library", "cgo_crash", "cgo_inlined_lookup", "classic", "concurrent_map_writes", "deadlock",
     "external_abrt", "many_goroutines", "nested_panic", "nil_deref", "optimized_inlined", "pprof_labels",
-    "recovered_repanic", "stdlib_panic", "wrapped_error",
+    "recovered_repanic", "stdlib_panic", "wait_objects", "wrapped_error",
 }
 CGO_PROGRAMS = {"cgo_c_library", "cgo_crash", "cgo_inlined_lookup"}
 

@@ -1,0 +1,3 @@
+module gocore-dap.test/corpus/wait_objects
+
+go 1.25
