@@ -58,10 +58,10 @@ def many(request: pytest.FixtureRequest) -> Core:
     return _build("many_goroutines", request.param, {"goroutines": str(GOROUTINES)})
 
 
-def _client(core: Core) -> DapClient:
+def _client(core: Core, **launch: Any) -> DapClient:
     """The adapter as an editor runs it (.venv/bin/gocore-dap over stdio), every message validated."""
     client = DapClient(validate=validate_go_extension)
-    client.start_core(core.artifact.binary, core.artifact.core)
+    client.start_core(core.artifact.binary, core.artifact.core, **launch)
     return client
 
 
@@ -169,8 +169,22 @@ def test_stack_groups_show_the_bucket_stack(session: DapClient, many: Core) -> N
         assert len(group["memberIds"]) == min(5, group["count"])
 
 
-def test_first_answer_comes_from_delves_grouping_then_exact(many: Core, dlv_path: Any) -> None:
+def test_the_direct_reader_answers_exactly_at_once(many: Core, dlv_path: Any) -> None:
     client = _client(many)
+    try:
+        first = client.ok("goroutines", {"groupBy": "stack", "count": 1000}, timeout=300)
+        client.assert_clean()
+    finally:
+        client.close()
+    assert first["approximate"] is False and "note" not in first
+    assert first["total"] == len(many.goroutines)
+    assert sum(g["count"] for g in first["groups"]) == first["total"]
+    assert first["crashing"]["id"] == many.crashing_id and first["groups"][0]["containsCrashing"]
+
+
+def test_first_answer_comes_from_delves_grouping_then_exact(many: Core, dlv_path: Any) -> None:
+    """Without the direct reader (a core it cannot read, or `directReader: false`), through Delve."""
+    client = _client(many, directReader=False)
     try:
         first = client.ok("goroutines", {"groupBy": "stack", "count": 1000}, timeout=300)
         second = client.ok("goroutines", {"groupBy": "stack", "count": 1000}, timeout=300)

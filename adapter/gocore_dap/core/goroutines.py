@@ -35,6 +35,7 @@ from gocore_dap.backends.delve.api import (
     Goroutine,
 )
 from gocore_dap.core.delve_goroutines import DelveGoroutines, add_goroutine, location_tuple
+from gocore_dap.core.direct_goroutines import DirectGoroutines
 from gocore_dap.core.options import INTERACTIVE, ModelSettings
 from gocore_dap.core.results import GoroutineGroup, GoroutinesPage
 from gocore_dap.goviews.crash import CrashAnalysis
@@ -146,10 +147,15 @@ class GoroutineModel:
         crash: CrashAnalysis | None,
         settings: ModelSettings = INTERACTIVE,
         *,
+        direct: DirectGoroutines | None = None,
         listing_page: int = LISTING_PAGE,
         progress: Progress | None = None,
     ) -> None:
         self._source = source
+        self._direct = direct
+        # Every goroutine's stack is known (the direct index): every answer is exact.
+        self._all_stacks = False
+        self._parents: dict[int, int] | None = None
         self._wait_reasons = wait_reasons
         self._crash = crash
         self._fast_threshold = settings.fast_threshold
@@ -182,6 +188,15 @@ class GoroutineModel:
         """Goroutines of the listing that could not be read from the core (0 before it is loaded)."""
         return self._table.unreadable if self._table is not None else 0
 
+    @property
+    def note(self) -> str | None:
+        """Where the goroutines come from when it is not the direct reader, and why; None when it is."""
+        if self._all_stacks:
+            return None
+        if self._direct is None:
+            return "goroutines listed through Delve (the direct reader is off: launch attribute directReader)"
+        return self._direct.note or None
+
     async def close(self) -> None:
         """Stop the background work (the core is being closed)."""
         tasks = [self._refine_task, self._load_task]
@@ -191,6 +206,17 @@ class GoroutineModel:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
+        if self._direct is not None:
+            self._direct.close()
+
+    def start_loading(self) -> None:
+        """Start reading every goroutine from the core now, in the background (the crash is shown; the
+        views follow). Not through Delve: its listing would hold Delve, which serves one request at a
+        time, away from the stacks and variables the editor asks for first."""
+        if self._direct is not None and not self._direct.failed and self._table is None and self._load_task is None:
+            task = asyncio.get_running_loop().create_task(self._load())
+            task.add_done_callback(_quiet)
+            self._load_task = task
 
     # -- the full listing -------------------------------------------------------------------------------
 
@@ -218,6 +244,12 @@ class GoroutineModel:
         self._load_task = task
 
     async def _load(self) -> GoroutineTable:
+        if self._direct is not None and not self._direct.failed:
+            indexed = await self._direct.load(self._wait_reasons, self._progress, self._cut_crasher)
+            if indexed is not None:
+                self._stacks, self._parents, self._all_stacks = indexed.stacks, indexed.parents, True
+                self._table, self._count = indexed.table, len(indexed.table)
+                return indexed.table
         table = GoroutineTable(self._wait_reasons)
         async for goroutines in self._source.pages(self._listing_page):
             for g in goroutines:
@@ -232,7 +264,7 @@ class GoroutineModel:
         self._early_stacks.clear()
         self._table = table
         self._count = len(table)
-        if self._background_load:
+        if self._background_load and not self._all_stacks:
             refine = asyncio.get_running_loop().create_task(self._refine_in_background(table))
             refine.add_done_callback(_quiet)
             self._refine_task = refine
@@ -253,16 +285,23 @@ class GoroutineModel:
 
     async def read_stack(self, goroutine_id: int, depth: int = STACK_DEPTH) -> tuple[LocationTuple, ...]:
         """(function, file, line) of each frame, innermost first; the crasher's as the runtime printed it."""
-        frames = await self._source.stack(goroutine_id, depth)
+        return self._cut_crasher(goroutine_id, await self._source.stack(goroutine_id, depth))
+
+    def _cut_crasher(self, goroutine_id: int, frames: tuple[LocationTuple, ...]) -> tuple[LocationTuple, ...]:
         origin = self._crash.origin_frame_index if self._crash is not None else None
         if goroutine_id == self.crashing_id and origin is not None:
             # The crasher's bucket shows its stack as the runtime printed it, without the signal
             # and re-raise frames that only exist because the process was dying.
-            frames = frames[origin:]
+            return frames[origin:]
         return frames
 
     async def _records(self, table: GoroutineTable, rows: Sequence[int], context: RecordContext) -> list[GoGoroutine]:
-        return [table.record(row, context, parent_id=await self._source.parent(table.ids[row])) for row in rows]
+        return [table.record(row, context, parent_id=await self._parent(table.ids[row])) for row in rows]
+
+    async def _parent(self, goroutine_id: int) -> int | None:
+        if self._parents is not None:
+            return self._parents.get(goroutine_id)
+        return await self._source.parent(goroutine_id)
 
     async def _record(self, table: GoroutineTable, row: int | None, context: RecordContext) -> GoGoroutine | None:
         return None if row is None else (await self._records(table, [row], context))[0]
@@ -282,6 +321,8 @@ class GoroutineModel:
         return await self._exact(table, query)
 
     async def _fast_path_applies(self, query: GoroutinesQuery) -> bool:
+        if self._direct is not None and not self._direct.failed:
+            return False  # the direct index is exact and faster than Delve's grouped pass
         if self._allglen is None:
             self._allglen = await self._source.allgs_length()
         return (
@@ -343,6 +384,7 @@ class GoroutineModel:
             groups=tuple(answers),
             total_groups=len(ordered),
             approximate=approximate,
+            note=self.note,
         )
 
     def _fast_plain_groups(
@@ -457,6 +499,8 @@ class GoroutineModel:
         self, table: GoroutineTable, rows: Sequence[int], crash_row: int | None
     ) -> tuple[dict[Signature, int], bool]:
         """Read stacks within the budget (goviews.grouping) and resolve the partitions."""
+        if self._all_stacks:
+            return {}, False
         parts = partition(table, rows)
         first = [crash_row] if crash_row is not None else []
         await self._spend_stack_budget(table, parts, first, self._stack_budget)
@@ -480,6 +524,7 @@ class GoroutineModel:
             groups=(),
             total_groups=0,
             approximate=False,
+            note=self.note,
         )
         group_by = query.group_by
         if group_by is None:

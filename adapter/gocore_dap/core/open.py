@@ -104,6 +104,7 @@ async def _load(
     from gocore_dap.backends.delve.process import DelveProcess
     from gocore_dap.backends.delve.selection import prepare_delve
     from gocore_dap.core.delve_goroutines import DelveGoroutines
+    from gocore_dap.core.direct_goroutines import DirectGoroutines
     from gocore_dap.core.failures import backend_error
     from gocore_dap.core.goroutines import GoroutineModel
     from gocore_dap.core.loaded import LoadedCore
@@ -167,7 +168,14 @@ async def _load(
             wait_reasons=wait_reasons,
             build_info=build_info,
             sources=sources,
-            goroutines=GoroutineModel(source, wait_reasons, crash, settings, progress=say),
+            goroutines=GoroutineModel(
+                source,
+                wait_reasons,
+                crash,
+                settings,
+                direct=DirectGoroutines(source, delve_program, checked.core_for_delve) if options.direct else None,
+                progress=say,
+            ),
             warnings=tuple(warnings),
             delve_release=launch.release.version if launch.release is not None else None,
             temp_dirs=tuple(temp_dirs),

@@ -33,6 +33,9 @@ class OpenOptions:
     # Download missing sources (the standard library of the program's Go release, dependency modules)
     # with `go mod download` when they are not on this machine.
     fetch_sources: bool = True
+    # Read goroutines and their stacks straight from the core (backends.direct) rather than through
+    # Delve's listing; Delve is used anyway when the direct reader cannot read the core.
+    direct: bool = True
     # Debug information kept apart from a stripped program (besides DEBUGINFOD_URLS).
     debug_info_directories: tuple[str, ...] = ()
     symbol_file: str | None = None

@@ -45,6 +45,8 @@ class GoroutinesPage:
     groups: tuple[GoroutineGroup, ...]
     total_groups: int
     approximate: bool
+    # Set when the goroutines were not read straight from the core: where they came from, and why.
+    note: str | None = None
 
 
 @attrs.frozen

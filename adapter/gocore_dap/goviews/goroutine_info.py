@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import sys
 from array import array
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 import attrs
 
@@ -229,6 +229,44 @@ class GoroutineTable:
         if wait_since > self.max_wait_since:
             self.max_wait_since = wait_since
         return row
+
+    def extend(
+        self,
+        *,
+        goroutine_ids: Sequence[int],
+        statuses: Sequence[int],
+        wait_reasons: Sequence[int],
+        wait_since: Sequence[int],
+        thread_ids: Sequence[int],
+        current: Sequence[int],
+        user: Sequence[int],
+        go: Sequence[int],
+        start: Sequence[int],
+        label_sets: Sequence[int],
+    ) -> None:
+        """Add many goroutines at once: equal-length columns, locations and label sets given as indices
+        already interned with `intern_location` / `intern_labels` (a core of 100,000 goroutines is built
+        from a few hundred distinct stacks, so per-row work is copying integers)."""
+        first = len(self.ids)
+        self.ids.extend(goroutine_ids)
+        self.status.extend(statuses)
+        self.wait_reason.extend(wait_reasons)
+        self.wait_since.extend(wait_since)
+        self.thread_id.extend(thread_ids)
+        self.current.extend(current)
+        self.user.extend(user)
+        self.go.extend(go)
+        self.start.extend(start)
+        self.label_set.extend(label_sets)
+        for offset, goroutine_id in enumerate(goroutine_ids):
+            self._row_of_id.setdefault(goroutine_id, first + offset)
+        self.max_wait_since = max(self.max_wait_since, max(wait_since, default=0))
+
+    def intern_location(self, location: LocationTuple | None) -> int:
+        return self._location(location)
+
+    def intern_labels(self, labels: Mapping[str, str] | None) -> int:
+        return self._labels(labels)
 
     def row_of(self, goroutine_id: int | None) -> int | None:
         if goroutine_id is None:

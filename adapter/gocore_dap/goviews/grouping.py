@@ -368,7 +368,12 @@ class StackTable:
 
     def assign(self, row: int, frames: Sequence[LocationTuple]) -> int:
         """Record the stack read for `row` (frames innermost first); returns its stack id."""
-        self.ensure_rows(row + 1)
+        return self.assign_rows((row,), frames)
+
+    def assign_rows(self, rows: Sequence[int], frames: Sequence[LocationTuple]) -> int:
+        """Record one stack for every row of `rows` (goroutines known to share it); returns its stack id."""
+        if rows:
+            self.ensure_rows(max(rows) + 1)
         identity = stack_identity(frames)
         stack = self._ids.get(identity)
         if stack is None:
@@ -379,9 +384,11 @@ class StackTable:
             self.keys.append("stack:" + _digest(repr(identity)))
             self.labels.append(stack_label(locations, self.scope) if self.scope is not None else _stack_label(identity))
             self._by_key[self.keys[stack]] = stack
-        if self.of_row[row] < 0:
-            self.read += 1
-        self.of_row[row] = stack
+        of_row = self.of_row
+        for row in rows:
+            if of_row[row] < 0:
+                self.read += 1
+            of_row[row] = stack
         return stack
 
 

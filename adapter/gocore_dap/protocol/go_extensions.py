@@ -71,7 +71,7 @@ def encode_group(group: GoroutineGroup) -> dict[str, Any]:
 
 
 def encode_goroutines_page(page: GoroutinesPage) -> dict[str, Any]:
-    return {
+    body: dict[str, Any] = {
         "total": page.total,
         "totalUnfiltered": page.total_unfiltered,
         "crashing": encode_goroutine(page.crashing) if page.crashing is not None else None,
@@ -80,6 +80,9 @@ def encode_goroutines_page(page: GoroutinesPage) -> dict[str, Any]:
         "totalGroups": page.total_groups,
         "approximate": page.approximate,
     }
+    if page.note is not None:
+        body["note"] = page.note
+    return body
 
 
 def encode_build_info(info: BuildInfo) -> dict[str, Any]:

@@ -432,6 +432,8 @@ class LaunchArguments:
     source_root: str | None = None
     debug_info_directories: list[str] = attrs.Factory(list)
     symbol_file: str | None = None
+    # Read goroutines straight from the core (false: through Delve's listing, slower on big cores).
+    direct_reader: bool = True
     no_debug: bool = False
     mode: str | None = attrs.field(default=None, validator=_only_core_mode)
     type: str | None = None

@@ -92,6 +92,7 @@ class CoreSession:
             source_root=args.source_root,
             debug_info_directories=tuple(args.debug_info_directories),
             symbol_file=args.symbol_file,
+            direct=args.direct_reader,
         )
         shown: list[asyncio.Future[None]] = []
 
@@ -138,6 +139,8 @@ class CoreSession:
                 preserve_focus_hint=False,
             ),
         )
+        # The crash is on screen: read every goroutine now, for the views that ask next.
+        target.core.goroutines.start_loading()
 
     async def terminate(self) -> None:
         await self.close()
