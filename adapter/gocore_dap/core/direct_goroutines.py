@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING
 from gocore_dap.core.delve_goroutines import DelveGoroutines
 from gocore_dap.goviews.frames import first_user_frame_index
 from gocore_dap.goviews.goroutine_info import GoroutineTable, LocationTuple
-from gocore_dap.goviews.grouping import StackTable
+from gocore_dap.goviews.grouping import GroupKey, StackTable
+from gocore_dap.goviews.wait_objects import WaitTarget, describe_wait, wait_key
 from gocore_dap.goviews.wait_reasons import WaitReasonTable
 
 if TYPE_CHECKING:
@@ -57,6 +58,7 @@ class DirectGoroutines:
         # Why the index is not used ("" while it is, or before it was tried).
         self.note = ""
         self.failed = False
+        self._wait_keys: list[GroupKey] | None = None
 
     async def load(
         self,
@@ -86,6 +88,42 @@ class DirectGoroutines:
     @property
     def index(self) -> GoroutineIndex | None:
         return self._index
+
+    def wait_keys(self, table: GoroutineTable) -> list[GroupKey]:
+        """Each row's wait-object group (rows are the index's rows): the objects it is blocked on and how,
+        or, for a goroutine blocked on none, its state. Read from the core on first use (blocking)."""
+        if self._wait_keys is None:
+            from gocore_dap.backends.direct import OPERATIONS
+
+            assert self._index is not None
+            reader = self._index.wait_object_reader()
+            rows, object_ids, operations = reader.edges()
+            targets: dict[int, list[WaitTarget]] = {}
+            for row, oid, op in zip(rows.tolist(), object_ids.tolist(), operations.tolist(), strict=True):
+                obj = reader.objects[oid]
+                targets.setdefault(row, []).append(
+                    WaitTarget(
+                        OPERATIONS[op], obj.kind, obj.address, obj.type_name, obj.length, obj.capacity, obj.closed
+                    )
+                )
+            by_targets: dict[tuple[WaitTarget, ...], GroupKey] = {}
+            by_state: dict[str, GroupKey] = {}
+            keys: list[GroupKey] = []
+            for row in range(len(table)):
+                found = targets.get(row)
+                if found:
+                    key = tuple(found)
+                    group = by_targets.get(key)
+                    if group is None:
+                        group = by_targets[key] = GroupKey(wait_key(found), describe_wait(found))
+                else:
+                    state = table.state(row)
+                    group = by_state.get(state)
+                    if group is None:
+                        group = by_state[state] = GroupKey(f"waitObject:none:{state}", f"{state} (no wait object)")
+                keys.append(group)
+            self._wait_keys = keys
+        return self._wait_keys
 
     async def _build(
         self,

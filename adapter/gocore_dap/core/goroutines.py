@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -38,6 +39,7 @@ from gocore_dap.core.delve_goroutines import DelveGoroutines, add_goroutine, loc
 from gocore_dap.core.direct_goroutines import DirectGoroutines
 from gocore_dap.core.options import INTERACTIVE, ModelSettings
 from gocore_dap.core.results import GoroutineGroup, GoroutinesPage
+from gocore_dap.core.wait_names import WaitObjectNamer
 from gocore_dap.goviews.crash import CrashAnalysis
 from gocore_dap.goviews.frames import first_user_frame_index
 from gocore_dap.goviews.goroutine_info import GoGoroutine, GoLocation, GoroutineTable, LocationTuple, RecordContext
@@ -45,6 +47,7 @@ from gocore_dap.goviews.grouping import (
     ArgumentError,
     GoroutinesQuery,
     GroupBy,
+    GroupKey,
     Signature,
     StackTable,
     build_groups,
@@ -76,6 +79,11 @@ LISTING_PAGE = 4000
 # Fast path bounds: Delve returns whole goroutines for the members, so groups x members is the size.
 FAST_MAX_GROUPS = 200
 FAST_MAX_MEMBERS = 16
+# Wait-object groups of a page whose objects are named after the program's variables (Delve reads for
+# each), and the members whose frames are looked at for a name.
+_NAMED_GROUPS = 20
+_NAMING_MEMBERS = 3
+_WAIT_KEY = re.compile(r"^waitObject:[a-z]+@(?P<kind>[\w.]+)@(?P<address>[0-9a-f]+)")
 _DELVE_KIND = {
     "location": GOROUTINE_FIELD_USER_LOC,
     "stack": GOROUTINE_FIELD_USER_LOC,
@@ -148,11 +156,13 @@ class GoroutineModel:
         settings: ModelSettings = INTERACTIVE,
         *,
         direct: DirectGoroutines | None = None,
+        namer: WaitObjectNamer | None = None,
         listing_page: int = LISTING_PAGE,
         progress: Progress | None = None,
     ) -> None:
         self._source = source
         self._direct = direct
+        self._namer = namer
         # Every goroutine's stack is known (the direct index): every answer is exact.
         self._all_stacks = False
         self._parents: dict[int, int] | None = None
@@ -512,6 +522,28 @@ class GoroutineModel:
         parts = partition(table, range(len(table)))
         await self._spend_stack_budget(table, parts, [crash_row] if crash_row is not None else [], self._stack_budget)
 
+    async def _wait_keys(self, table: GoroutineTable, group_by: GroupBy) -> list[GroupKey] | None:
+        if group_by.kind != "waitObject":
+            return None
+        direct = self._direct
+        if direct is None or direct.index is None:
+            raise ArgumentError(
+                "goroutines: grouping by 'waitObject' reads what goroutines are blocked on straight from the "
+                f"core, which is not possible here: {self.note}"
+            )
+        return await asyncio.to_thread(direct.wait_keys, table)
+
+    async def _named_wait_label(self, table: GoroutineTable, key: str, label: str, rows: Sequence[int]) -> str:
+        """A wait-object group's label with the program's name for the object, when a variable holds it."""
+        parsed = _WAIT_KEY.match(key)
+        if self._namer is None or parsed is None:
+            return label
+        ids = [table.ids[r] for r in rows[:_NAMING_MEMBERS]]
+        if self.crashing_id is not None:
+            ids.append(self.crashing_id)
+        name = await self._namer.name(parsed["kind"], int(parsed["address"], 16), ids)
+        return f"{label} · {name}" if name else label
+
     async def _exact(self, table: GoroutineTable, query: GoroutinesQuery) -> GoroutinesPage:
         rows = filter_rows(table, query.filter)
         crash_row = table.row_of(self.crashing_id)
@@ -535,7 +567,9 @@ class GoroutineModel:
         approximate = False
         if group_by.kind == "stack":
             resolved, approximate = await self._read_stacks(table, rows, crash_row)
-        keys = key_function(table, group_by, stacks=self._stacks, resolved=resolved)
+        keys = key_function(
+            table, group_by, stacks=self._stacks, resolved=resolved, row_keys=await self._wait_keys(table, group_by)
+        )
         groups = build_groups(table, rows, keys, crash_row)
         answer = attrs.evolve(answer, total_groups=len(groups), approximate=approximate)
         self.last_stats = {"path": "exact", "stacksRead": self._stacks.read}
@@ -543,9 +577,12 @@ class GoroutineModel:
         async def group_answer(index: int, shown: Sequence[int]) -> GoroutineGroup:
             group = groups[index]
             stack = self._stacks.index_of_key(group.key) if group_by.kind == "stack" else -1
+            label = group.label
+            if group_by.kind == "waitObject" and index < _NAMED_GROUPS:
+                label = await self._named_wait_label(table, group.key, label, group.rows)
             return await self._group(
                 table, group_by, context, _Members(group.rows, shown, self._stacks, stack),
-                key=group.key, label=group.label, count=group.count, states=group.states,
+                key=group.key, label=label, count=group.count, states=group.states,
                 contains_crashing=group.contains_crashing,
             )  # fmt: skip
 

@@ -108,6 +108,7 @@ async def _load(
     from gocore_dap.core.failures import backend_error
     from gocore_dap.core.goroutines import GoroutineModel
     from gocore_dap.core.loaded import LoadedCore
+    from gocore_dap.core.wait_names import WaitObjectNamer, is_main_module_function
     from gocore_dap.goviews.crash import analyze_crash
 
     def say(text: str) -> None:
@@ -174,6 +175,7 @@ async def _load(
                 crash,
                 settings,
                 direct=DirectGoroutines(source, delve_program, checked.core_for_delve) if options.direct else None,
+                namer=WaitObjectNamer(api, is_main_module_function(build_info.main_module_path)),
                 progress=say,
             ),
             warnings=tuple(warnings),

@@ -8,6 +8,8 @@ Groupings (`groupBy`):
   not split buckets; a stack with no user frame at all (a runtime goroutine) keeps all its frames.
 * ``location``: the user location (Delve's `userCurrentLoc`: where the goroutine is in user code).
 * ``waitReason``: the state text the runtime prints (`chan receive`, `IO wait`, `running`, ...).
+* ``waitObject``: the objects a goroutine is blocked on (a channel, a sync.Mutex/RWMutex/WaitGroup/Cond,
+  a runtime semaphore) and how (`goviews.wait_objects`); goroutines blocked on none are grouped by state.
 * ``creator``: the `go` statement that started the goroutine.
 * ``startFunction``: the function the goroutine started in.
 * ``label:KEY``: the value of the pprof label KEY (an unset and an empty label are one group).
@@ -74,7 +76,7 @@ DEFAULT_COUNT = 100
 DEFAULT_MEMBER_COUNT = 10
 # Bounds what one response can carry: 10,000 goroutine records are about 5 MB of JSON.
 MAX_COUNT = 10_000
-GROUP_KINDS = ("none", "stack", "location", "waitReason", "creator", "startFunction")
+GROUP_KINDS = ("none", "stack", "location", "waitReason", "waitObject", "creator", "startFunction")
 LABEL_PREFIX = "label:"
 
 LocationTuple = tuple[str, str, int]
@@ -93,7 +95,7 @@ class ArgumentError(ValueError):
 
 @attrs.frozen
 class GroupBy:
-    kind: str  # "stack", "location", "waitReason", "creator", "startFunction" or "label"
+    kind: str  # "stack", "location", "waitReason", "waitObject", "creator", "startFunction" or "label"
     label_key: str = ""
 
     @property
@@ -507,8 +509,15 @@ def key_function(
     *,
     stacks: StackTable | None = None,
     resolved: Mapping[Signature, int] | None = None,
+    row_keys: Sequence[GroupKey] | None = None,
 ) -> Callable[[int], GroupKey]:
-    """row -> its group. Stack grouping needs the stacks read so far and `resolve_partitions`' answer."""
+    """row -> its group. Stack grouping needs the stacks read so far and `resolve_partitions`' answer;
+    grouping by wait object needs each row's key worked out from the core (`row_keys`)."""
+    if group_by.kind == "waitObject":
+        if row_keys is None:
+            raise ValueError("grouping by wait object needs each row's key")
+        return row_keys.__getitem__
+
     cache: dict[Any, GroupKey] = {}
     locations = table.locations
 
