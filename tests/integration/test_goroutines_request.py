@@ -435,3 +435,26 @@ def test_group_by_wait_object(dlv_path: Any) -> None:
     # A group's members are goroutines blocked there; the crashing goroutine (running) is in a group of its own.
     crashing = next(g for g in body["groups"] if g["containsCrashing"])
     assert "no wait object" in crashing["label"]
+
+
+def test_reveal_a_goroutine_beyond_the_thread_list(many: Core, dlv_path: Any) -> None:
+    """A goroutine the thread list leaves out (maxThreads) becomes a thread on request, so the Call Stack
+    can show it; a thread event tells the editor to ask for the threads again."""
+    client = _client(many, maxThreads=5)
+    try:
+        listed = {t["id"] for t in client.ok("threads")["threads"]}
+        outside = next(gid for gid in sorted(many.goroutines) if gid not in listed)
+        answer = client.ok("revealGoroutine", {"goroutineId": outside})
+        assert answer == {"threadId": outside, "added": True}
+        event = client.wait_for(lambda m: m.get("event") == "thread", 10)
+        assert event["body"] == {"reason": "started", "threadId": outside}
+        threads = {t["id"]: t["name"] for t in client.ok("threads")["threads"]}
+        assert outside in threads and threads[outside].startswith(f"goroutine {outside} [")
+        frames = client.ok("stackTrace", {"threadId": outside})["stackFrames"]
+        assert frames, "its stack reads like any thread's"
+        assert client.ok("revealGoroutine", {"goroutineId": outside})["added"] is False
+        missing = client.request("revealGoroutine", {"goroutineId": 2_000_000_000})
+        assert not missing["success"] and missing["body"]["error"]["id"] == 4001
+        client.assert_clean()
+    finally:
+        client.close()

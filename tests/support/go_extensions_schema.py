@@ -35,7 +35,7 @@ _URI = "urn:gocore-dap:dap-with-go-extensions.json"
 _REPO = Path(__file__).resolve().parents[2]
 
 # command -> the prefix of its Request/Response definitions.
-CUSTOM_COMMANDS = {"goroutines": "Goroutines", "crashSummary": "CrashSummary"}
+CUSTOM_COMMANDS = {"goroutines": "Goroutines", "crashSummary": "CrashSummary", "revealGoroutine": "RevealGoroutine"}
 
 
 def extension_schema_path() -> Path:

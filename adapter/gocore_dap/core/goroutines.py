@@ -286,6 +286,14 @@ class GoroutineModel:
             self._count = len(self._table) if self._table is not None else await self._source.count()
         return self._count
 
+    async def goroutine(self, goroutine_id: int) -> GoGoroutine | None:
+        """One goroutine's record (None if the core has no such live goroutine)."""
+        table = await self.ensure_table()
+        row = table.row_of(goroutine_id)
+        if row is None:
+            return None
+        return await self._record(table, row, RecordContext(self.crashing_id, await self._now(table.max_wait_since)))
+
     async def crash_time_ns(self) -> int | None:
         """When the program died, on the runtime's monotonic clock (None when nothing tells)."""
         return await self._source.crash_time_ns()

@@ -750,3 +750,4 @@ class GoCapabilities(Capabilities):
 
     supports_goroutines_request: bool | None = None
     supports_crash_summary_request: bool | None = None
+    supports_reveal_goroutine_request: bool | None = None

@@ -2,7 +2,7 @@
 
     gocore-dap report PROGRAM CORE [--format text|markdown|json|html] [--output FILE]
                       [--source-root DIR] [--debug-info-dir DIR]... [--symbol-file FILE]
-                      [--group-by stack|location|waitReason|creator|startFunction|label:KEY]
+                      [--group-by stack|location|waitReason|waitObject|creator|startFunction|label:KEY]
                       [--no-color] [--progress] [--dlv PATH]
 
 Exit codes (stable, for scripts):
@@ -75,7 +75,7 @@ def add_report_arguments(parser: argparse.ArgumentParser) -> None:
         "--group-by",
         default="stack",
         metavar="HOW",
-        help="group goroutines by stack (default), location, waitReason, creator, startFunction or label:KEY",
+        help="group goroutines by stack (default), location, waitReason, waitObject, creator, startFunction or label:KEY",
     )
     parser.add_argument("--no-color", action="store_true", help="no colour in text output")
     parser.add_argument("--progress", action="store_true", help="print progress on stderr even when not a terminal")

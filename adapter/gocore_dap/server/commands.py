@@ -54,6 +54,7 @@ _COMMAND_CAPABILITY: Mapping[str, str] = {
     "setInstructionBreakpoints": "supports_instruction_breakpoints",
     "goroutines": "supports_goroutines_request",
     "crashSummary": "supports_crash_summary_request",
+    "revealGoroutine": "supports_reveal_goroutine_request",
 }
 
 

@@ -66,6 +66,10 @@ class Target:
         return [m.Thread(id=e.dap_id, name=e.name) for e in await self.threads.entries()]
 
     @fails_as(ErrorId.DLV_FAILED)
+    async def reveal_goroutine(self, goroutine_id: int) -> bool:
+        return await self.threads.reveal(goroutine_id)
+
+    @fails_as(ErrorId.DLV_FAILED)
     async def exception_info(self, thread_id: int) -> m.ExceptionInfoResponseBody:
         return await exception_info(self.core, self.paths, self.crash_thread_id, thread_id, self.depth)
 

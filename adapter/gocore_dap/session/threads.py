@@ -13,6 +13,7 @@ import attrs
 from gocore_dap.backends.delve.api import Goroutine
 from gocore_dap.core.loaded import LoadedCore
 from gocore_dap.core.stacks import StackOwner
+from gocore_dap.errors import ErrorId, GocoreError
 from gocore_dap.goviews import presentation
 from gocore_dap.goviews.frames import first_user_frame_index
 from gocore_dap.goviews.goroutine_info import wait_minutes
@@ -66,6 +67,8 @@ class ThreadList:
         self._depth = depth
         self._output = output
         self._said_cap = False
+        # Goroutines beyond the list's limit that the user asked to see (the Goroutines view's "reveal").
+        self._revealed: dict[int, ThreadEntry] = {}
 
     @property
     def crash_thread_id(self) -> int:
@@ -93,7 +96,24 @@ class ThreadList:
                 "request) lists, filters and groups all of them, and every goroutine's stack can still be read. "
                 "Raise the launch attribute 'maxThreads' to list more here.\n"
             )
+        listed = {e.dap_id for e in entries}
+        entries.extend(e for gid, e in self._revealed.items() if gid not in listed)
         return entries
+
+    async def reveal(self, goroutine_id: int) -> bool:
+        """Make a goroutine one of the threads (the editor then shows its stack in the Call Stack);
+        False when it already is one. Raises GocoreError for a goroutine the core does not have."""
+        if goroutine_id == self._core.crash.crashing_goroutine_id or goroutine_id in self._revealed:
+            return False
+        record = await self._core.goroutines.goroutine(goroutine_id)
+        if record is None:
+            raise GocoreError(ErrorId.UNKNOWN_THREAD, id=goroutine_id)
+        goroutines, _ = await self._core.stacks.first_goroutines(self._limit)
+        if any(g.id == goroutine_id for g in goroutines):
+            return False
+        name = presentation.goroutine_thread_name(goroutine_id, record.state, record.user_location.function)
+        self._revealed[goroutine_id] = ThreadEntry(dap_id=goroutine_id, name=name, goroutine_id=goroutine_id, lwp=None)
+        return True
 
     async def _crash_entry(self) -> ThreadEntry:
         crash, stacks = self._core.crash, self._core.stacks

@@ -11,6 +11,7 @@ from typing import Any
 import attrs
 
 from gocore_dap.errors import ErrorId, GocoreError
+from gocore_dap.protocol import models as m
 from gocore_dap.protocol.converter import converter
 from gocore_dap.server.commands import CommandSet, RequestContext
 from gocore_dap.session.session import CoreSession
@@ -51,3 +52,16 @@ async def crash_summary(session: CoreSession, args: Any, ctx: RequestContext) ->
     from gocore_dap.protocol.go_extensions import encode_crash_summary
 
     return WireBody(encode_crash_summary(await session.target().crash_summary()))
+
+
+@commands.command("revealGoroutine")
+async def reveal_goroutine(session: CoreSession, args: Any, ctx: RequestContext) -> WireBody:
+    """Make a goroutine beyond the thread list's limit a thread, so the Call Stack can show it."""
+    goroutine_id = args.get("goroutineId") if isinstance(args, dict) else None
+    if not isinstance(goroutine_id, int) or isinstance(goroutine_id, bool) or goroutine_id <= 0:
+        raise GocoreError(ErrorId.BAD_ARGUMENTS, message="revealGoroutine: 'goroutineId' must be a positive integer")
+    added = await session.target().reveal_goroutine(goroutine_id)
+    if added:
+        # The editor asks for the threads again and finds it there.
+        ctx.then(lambda: session.emit_event("thread", m.ThreadEventBody(reason="started", thread_id=goroutine_id)))
+    return WireBody({"threadId": goroutine_id, "added": added})
