@@ -75,7 +75,8 @@ def add_report_arguments(parser: argparse.ArgumentParser) -> None:
         "--group-by",
         default="stack",
         metavar="HOW",
-        help="group goroutines by stack (default), location, waitReason, waitObject, creator, startFunction or label:KEY",
+        help="group goroutines by stack (default), location, waitReason, waitObject, creator, startFunction "
+        "or label:KEY",
     )
     parser.add_argument("--no-color", action="store_true", help="no colour in text output")
     parser.add_argument("--progress", action="store_true", help="print progress on stderr even when not a terminal")
