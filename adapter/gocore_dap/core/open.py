@@ -153,7 +153,10 @@ async def _load(
         source = DelveGoroutines(api)
         build_info = exe_build or await source.build_info(crash.go_version)
         sources = await (preparing or _prepare_sources(options, build_info, say))
-        warnings = [issue.message for issue in checked.warnings] + list(launch.warnings) + list(launch.caveats)
+        warnings = [issue.message for issue in checked.warnings] + list(launch.warnings)
+        if crash.signal is not None and crash.signal.name == "SIGQUIT":
+            # The one caveat known (Go 1.20/1.21): an outside SIGABRT read as the SIGQUIT the runtime relayed.
+            warnings.extend(launch.caveats)
         if checked.debug_info is not None:
             warnings.append(f"the program is stripped; {checked.debug_info.describe()}")
         # A picked release covers the program's Go (or has warned); a dlv the user chose may not.
