@@ -8,7 +8,6 @@ that installs it; under CI=true it fails.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -18,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.support.corpus_fixtures import corpus_artifact
 
 REPO = Path(__file__).resolve().parents[2]
 EXTENSION = REPO / "editor-extension"
@@ -67,28 +68,12 @@ class Core:
 
 
 def corpus_core(name: str = "classic") -> Core:
-    """A real core from the corpus (built once, then cached in .cache/corpus)."""
-    python = REPO / ".venv" / "bin" / "python"
-    if not python.exists():
-        unavailable("no .venv (run scripts/setup.sh)")
-    proc = subprocess.run(
-        [str(python), "-m", "gocore_dap.corpus", "build", name, "--json"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    if proc.returncode != 0:
-        unavailable(f"cannot build the corpus core {name!r}: {proc.stderr.strip()[-2000:]}")
-    info = json.loads(proc.stdout.strip().splitlines()[-1])
-    core = Path(info["core"])
-    meta_file = core.parent / "meta.json"
-    headline = None
-    if meta_file.exists():
-        meta = json.loads(meta_file.read_text())
-        headline = meta.get("manifest", {}).get("expect", {}).get("message_first_line")
-    return Core(Path(info["binary"]), core, Path(info["source_dir"]), headline)
+    """A real core from the corpus (built once, then cached in .cache/corpus). A missing tool skips (fails
+    under CI=true); a corpus program that no longer builds or crashes as its manifest says fails."""
+    artifact = corpus_artifact(name)
+    expect = artifact.manifest.get("expect") or {}
+    headline = expect.get("message_first_line") if isinstance(expect, dict) else None
+    return Core(artifact.binary, artifact.core, artifact.source_dir, headline)
 
 
 def adapter() -> Path:

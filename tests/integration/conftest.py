@@ -96,6 +96,14 @@ class AdapterExit:
     dlv_survivors: frozenset[int]  # ... still running after the adapter exited (+ a grace period)
     stderr_tail: tuple[str, ...]
 
+    def assert_clean(self) -> None:
+        """The editor's way out worked: `disconnect` was answered with success, the adapter then exited by
+        itself with status 0 (not on EOF, not killed), and no dlv it started outlived it."""
+        assert self.disconnect is not None and self.disconnect.get("success"), self
+        assert self.exited_by_itself, f"the adapter kept running after disconnect: {self}"
+        assert self.returncode == 0, self
+        assert not self.dlv_survivors, f"dlv outlived the adapter: {self}"
+
 
 class Adapters:
     """Starts adapters and ends them like an editor: `disconnect`, wait, then close stdin."""
