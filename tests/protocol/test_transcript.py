@@ -9,9 +9,9 @@ Ids that the client takes from earlier answers (thread, frame, variables referen
 `test_replay_matches_the_transcript` replays the recorded requests against the real adapter on a `classic`
 core built here, and compares every message, values included: the panic text, the threads and their
 names, the exception info and its traceback, the crashing goroutine's frames, scopes, variables,
-evaluations, disassembly, errors, and the events (`output` included). For a given core (one Go version,
-one Delve) all of that is fixed. Only what legitimately differs between two builds of that core on two
-machines is normalised, when recording and when replaying alike:
+evaluations, disassembly, errors, and the events (`output` included). For one Go version and one Delve all
+of that is fixed, except what differs between two builds and runs of the program on two machines, which is
+normalised, when recording and when replaying alike:
 
 * paths: the checkout becomes `<REPO>`, the Go installation `<GOROOT>`, the cache entry `<BUILD>` (where
   the core was built, not what it holds);
@@ -20,6 +20,13 @@ machines is normalised, when recording and when replaying alike:
 * addresses of 5+ hex digits become `0x<ADDR>` (heap and stack addresses differ between two runs of the
   program; the small offsets that identify code or DWARF entries are compared);
 * the bytes `readMemory` returns become `<N bytes>` (they hold pointers);
+* goroutine ids (in `threadId`, the `threads` list and the text `goroutine N`): the crashing goroutine's
+  becomes `<CRASHING>` (which one crashed comes from the program's own traceback, so a stop on the wrong
+  goroutine still fails), main's stays 1, any other becomes `<GOROUTINE>`: the runtime hands out ids in
+  per-P batches, so two runs of one program number their goroutines differently;
+* in the `threads` list, after the crashing thread, the threads are compared by name, and runnable
+  goroutines are left out (see `comparable_threads`: which goroutines had not yet run or ended when the
+  program panicked differs between two runs);
 * the adapter's own `seq` numbers are not compared (the order of the messages is); `request_seq`, the
   client's numbering, is.
 
@@ -55,6 +62,9 @@ RECORDING = "recording"  # the `from` of the first line, which says what the tra
 _PLACEHOLDER_RE = re.compile(r"^\$\{(?P<name>[\w.]+)\}$")
 _ADDRESS_RE = re.compile(r"0x[0-9a-f]{5,}")
 _GO_VERSION_RE = re.compile(r"\bgo1\.\d+(?:\.\d+)?\b")
+_GOROUTINE_RE = re.compile(r"\bgoroutine (\d+)\b")
+CRASHING = "<CRASHING>"  # the crashing goroutine's id
+OTHER_GOROUTINE = "<GOROUTINE>"  # any other goroutine's but main's (1)
 
 # The session an editor has on a crash: configure, land on the crash, look around, try to step, leave.
 SCRIPT: list[tuple[str, dict[str, Any] | None]] = [
@@ -134,11 +144,20 @@ def normaliser(case: CorpusCase) -> Callable[[Any], Any]:
     build = str(case.artifact.build_dir)
     goroot = _goroot_of(case)
     replacements = [(build, "<BUILD>"), (str(REPO), "<REPO>")] + ([(goroot, "<GOROOT>")] if goroot else [])
+    # The goroutine that crashed, as the program's own traceback names it: the adapter must say the same.
+    crashing = case.parsed.crashing_goroutine()
+    crashing_id = crashing.id if crashing is not None else None
+
+    def goroutine(gid: int) -> int | str:
+        if gid == crashing_id:
+            return CRASHING
+        return gid if gid == 1 else OTHER_GOROUTINE  # runtime.main is goroutine 1 in every run
 
     def text(value: str) -> str:
         for old, new in replacements:
             value = value.replace(old, new)
         value = _GO_VERSION_RE.sub("<GOVERSION>", value)
+        value = _GOROUTINE_RE.sub(lambda match: f"goroutine {goroutine(int(match[1]))}", value)
         return _ADDRESS_RE.sub("0x<ADDR>", value)
 
     def normalise(value: Any) -> Any:
@@ -148,7 +167,11 @@ def normaliser(case: CorpusCase) -> Callable[[Any], Any]:
                 if isinstance(data, str):
                     count = len(base64.b64decode(data))
                     value = {**value, "body": {**value["body"], "data": f"<{count} bytes>"}}
-            return {k: normalise(v) for k, v in value.items()}
+            if value.get("command") == "threads" and isinstance(value.get("body"), dict):
+                threads = [{**t, "id": goroutine(t["id"])} for t in value["body"].get("threads", [])]
+                value = {**value, "body": {**value["body"], "threads": threads}}
+            return {k: goroutine(v) if k == "threadId" and isinstance(v, int) else normalise(v)
+                    for k, v in value.items()}
         if isinstance(value, list):
             return [normalise(v) for v in value]
         if isinstance(value, str):
@@ -213,9 +236,20 @@ def compared(records: list[dict[str, Any]]) -> list[tuple[str, Any]]:
         message = dict(record["message"])
         if record["from"] == "adapter":
             message.pop("seq", None)
+        if message.get("command") == "threads" and message.get("success"):
+            message["body"] = {**message["body"], "threads": comparable_threads(message["body"]["threads"])}
         label = f"{record['from']} {message.get('type')} {message.get('command') or message.get('event')}"
         out.append((label, message))
     return out
+
+
+def comparable_threads(threads: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The crashing thread first, as listed; then the others by name (their ids are normalised, so the
+    adapter's order by id says nothing here), without the goroutines that were runnable: the scheduler had
+    readied them but not run them when the panic stopped the program, and whether classic's order sender
+    is still among them at that moment is a race of the program, not of the adapter."""
+    first, rest = threads[:1], threads[1:]
+    return first + sorted((t for t in rest if "[runnable]" not in t["name"]), key=lambda t: str(t["name"]))
 
 
 def first_difference(want: Any, got: Any, where: str = "") -> str | None:
