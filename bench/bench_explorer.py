@@ -1,21 +1,24 @@
 """Benchmark: gocore-dap against Delve's own DAP server on cores with many goroutines.
 
 For each size (goroutines parked by protocol-fixtures/programs/many_goroutines before one panics),
-measured in the same run, runs interleaved so that machine noise hits every contender alike:
+measured in the same run, contenders back to back and their order rotated from run to run, so that the
+machine's noise hits every contender alike. Times are from the start of the process, as an editor sees
+them:
 
-* crash view: from sending DAP `launch` to having the `stopped` event and the crashing goroutine's
-  `stackTrace`, for gocore-dap (.venv/bin/gocore-dap over stdio) and for `dlv dap` (over TCP, the
-  `"mode": "core"` launch vscode-go sends);
-* first grouped page: the first `goroutines` request with `groupBy: stack` on gocore-dap;
-* reference: one Delve `ListGoroutines` pass with server-side grouping by user location
-  (`GroupBy` 2, 10 members per group), in a fresh `dlv core --headless`, the bar the first grouped
-  page must not exceed;
-* exact grouped page: the second `goroutines` request (it needs the full listing);
+* gocore-dap (.venv/bin/gocore-dap over stdio): `initialize` answered; the `stopped` event (the launch is
+  sent as soon as `initialize` is answered, `configurationDone` as soon as `initialized` comes); the
+  crashing goroutine's `stackTrace`; `threads` after the stop; the first `goroutines` page grouped by stack
+  (sent right after the stop, as the VS Code extension does), exact or not; a page grouped by wait object;
+* `dlv dap` (the `"mode": "core"` launch vscode-go sends, over TCP): `initialize`, `stopped`, the stopped
+  thread's `stackTrace`, `threads`;
+* Delve's own grouped listing: one `ListGoroutines` with server-side grouping by user location (`GroupBy`
+  2, 10 members per group) in a fresh `dlv core --headless`, timed from its `ListGoroutines` request;
 * peak RSS (VmHWM) of the adapter, of the Delve it runs, and of `dlv dap`, read at the end.
 
-Prints medians of --runs runs and their ratios, and writes the table as Markdown (--output).
+Prints medians of --runs runs and ratios (medians of the ratios within each run), and writes the table as
+Markdown (--output).
 
-    .venv/bin/python bench/bench_explorer.py --sizes 1000,10000,100000 --runs 3
+    .venv/bin/python bench/bench_explorer.py --sizes 1000,10000,100000,1000000 --runs 3
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ from pathlib import Path
 from typing import IO, Any
 
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_SIZES = (1000, 10_000, 100_000)
+DEFAULT_SIZES = (1000, 10_000, 100_000, 1_000_000)
 STEP_TIMEOUT = 600.0
 
 
@@ -124,14 +127,18 @@ INITIALIZE = {"clientID": "gocore-dap-bench", "adapterID": "go", "linesStartAt1"
               "pathFormat": "path"}  # fmt: skip
 
 
-def _crash_view(peer: DapPeer, launch: Mapping[str, Any]) -> tuple[float, int | None]:
-    """launch -> stopped -> stackTrace of the stopped thread; returns (seconds, thread id)."""
+def _timeline(peer: DapPeer, launch: Mapping[str, Any], started: float) -> dict[str, float | None]:
+    """An editor's session from the process start (`started`): initialize, launch, configurationDone, the
+    stop, the stopped thread's stack and the thread list; seconds since `started` for each answer."""
+    times: dict[str, float | None] = {}
     peer.request("initialize", INITIALIZE)
-    started = time.monotonic()
-    peer.request("launch", launch)
+    times["initialize"] = time.monotonic() - started
+    launched = peer.send("launch", dict(launch))
     peer.event("initialized")
     peer.request("configurationDone")
     stopped = peer.event("stopped")
+    times["stopped"] = time.monotonic() - started
+    peer.wait(lambda m: m.get("type") == "response" and m.get("request_seq") == launched)
     thread_id = (stopped.get("body") or {}).get("threadId")
     if thread_id is None:
         threads = peer.request("threads").get("threads") or []
@@ -140,7 +147,11 @@ def _crash_view(peer: DapPeer, launch: Mapping[str, Any]) -> tuple[float, int | 
         frames = peer.request("stackTrace", {"threadId": thread_id, "startFrame": 0, "levels": 20})
         if not frames.get("stackFrames"):
             raise RuntimeError("the crashing goroutine's stack is empty")
-    return time.monotonic() - started, thread_id
+    times["crash_stack"] = time.monotonic() - started
+    before = time.monotonic()
+    peer.request("threads")
+    times["threads"] = time.monotonic() - before
+    return times
 
 
 # --- process helpers ---------------------------------------------------------------------------------------
@@ -195,6 +206,7 @@ def adapter_command() -> list[str]:
 
 def run_adapter(binary: Path, core: Path) -> dict[str, float | None]:
     command = adapter_command()
+    started = time.monotonic()
     process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     assert process.stdin is not None and process.stdout is not None
     stdin = process.stdin
@@ -205,29 +217,25 @@ def run_adapter(binary: Path, core: Path) -> dict[str, float | None]:
 
     peer = DapPeer(process.stdout, write)
     try:
-        crash_view, _ = _crash_view(peer, {"program": str(binary), "coreFilePath": str(core)})
-        started = time.monotonic()
-        first = peer.request("goroutines", {"groupBy": "stack"})
-        first_page = time.monotonic() - started
-        started = time.monotonic()
-        second = peer.request("goroutines", {"groupBy": "stack"})
-        exact_page = time.monotonic() - started
+        times = _timeline(peer, {"program": str(binary), "coreFilePath": str(core)}, started)
+        stopped_at = started + (times["stopped"] or 0)
+        grouped = peer.request("goroutines", {"groupBy": "stack"})
+        times["grouped"] = time.monotonic() - stopped_at
+        times["grouped_approximate"] = float(bool(grouped.get("approximate")))
+        times["groups"] = float(grouped.get("totalGroups", 0))
+        before = time.monotonic()
+        peer.request("goroutines", {"groupBy": "waitObject"})
+        times["wait_objects"] = time.monotonic() - before
         dlv = child_pids(process.pid, "dlv")
-        return {
-            "crash_view": crash_view,
-            "first_page": first_page,
-            "first_approximate": float(bool(first.get("approximate"))),
-            "exact_page": exact_page,
-            "exact_approximate": float(bool(second.get("approximate"))),
-            "groups": float(second.get("totalGroups", 0)),
-            "adapter_rss": peak_rss_mb(process.pid),
-            "adapter_dlv_rss": peak_rss_mb(dlv[0]) if dlv else None,
-        }
+        times["adapter_rss"] = peak_rss_mb(process.pid)
+        times["adapter_dlv_rss"] = peak_rss_mb(dlv[0]) if dlv else None
+        return times
     finally:
         _end(process, peer)
 
 
 def run_dlv_dap(dlv: Path, binary: Path, core: Path) -> dict[str, float | None]:
+    started = time.monotonic()
     process = subprocess.Popen(
         [str(dlv), "dap", "--listen=127.0.0.1:0"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
@@ -244,8 +252,9 @@ def run_dlv_dap(dlv: Path, binary: Path, core: Path) -> dict[str, float | None]:
         sock.settimeout(None)
         connected = sock
         peer = DapPeer(connected.makefile("rb"), connected.sendall)
-        crash_view, _ = _crash_view(peer, {"mode": "core", "program": str(binary), "coreFilePath": str(core)})
-        return {"crash_view": crash_view, "rss": peak_rss_mb(process.pid)}
+        times = _timeline(peer, {"mode": "core", "program": str(binary), "coreFilePath": str(core)}, started)
+        times["rss"] = peak_rss_mb(process.pid)
+        return times
     finally:
         _end(process, peer)
         if sock is not None:
@@ -324,40 +333,42 @@ def bench_size(size: int, runs: int, dlv: Path, log: Callable[[str], None]) -> d
     def peak(who: str, key: str) -> float | None:
         return max((v for s in samples[who] if (v := s.get(key)) is not None), default=None)
 
-    return {
-        "size": size,
-        "adapter_crash_view": med("adapter", "crash_view"),
-        "dlv_dap_crash_view": med("dlv_dap", "crash_view"),
-        "first_page": med("adapter", "first_page"),
-        "first_approximate": any(s.get("first_approximate") for s in samples["adapter"]),
-        "delve_grouped_pass": med("delve", "grouped_pass"),
-        "exact_page": med("adapter", "exact_page"),
-        "exact_approximate": any(s.get("exact_approximate") for s in samples["adapter"]),
-        "groups": med("adapter", "groups"),
-        "adapter_rss": peak("adapter", "adapter_rss"),
-        "adapter_dlv_rss": peak("adapter", "adapter_dlv_rss"),
-        "dlv_dap_rss": peak("dlv_dap", "rss"),
-        "crash_view_ratio": paired_ratio([s.get("crash_view") for s in samples["adapter"]],
-                                         [s.get("crash_view") for s in samples["dlv_dap"]]),
-        "first_page_ratio": paired_ratio([s.get("first_page") for s in samples["adapter"]],
-                                         [s.get("grouped_pass") for s in samples["delve"]]),
-        "runs": runs,
-    }
+    def ratio(key: str, other: str = "dlv_dap", other_key: str | None = None) -> float | None:
+        return paired_ratio([s.get(key) for s in samples["adapter"]],
+                            [s.get(other_key or key) for s in samples[other]])  # fmt: skip
+
+    row: dict[str, Any] = {"size": size, "runs": runs}
+    for key in ("initialize", "stopped", "crash_stack", "threads"):
+        row[key] = (med("adapter", key), med("dlv_dap", key), ratio(key))
+    row["grouped"] = med("adapter", "grouped")
+    row["grouped_approximate"] = any(s.get("grouped_approximate") for s in samples["adapter"])
+    row["delve_grouped"] = med("delve", "grouped_pass")
+    row["grouped_ratio"] = ratio("grouped", "delve", "grouped_pass")
+    row["wait_objects"] = med("adapter", "wait_objects")
+    row["groups"] = med("adapter", "groups")
+    row["adapter_rss"] = peak("adapter", "adapter_rss")
+    row["adapter_dlv_rss"] = peak("adapter", "adapter_dlv_rss")
+    row["dlv_dap_rss"] = peak("dlv_dap", "rss")
+    return row
 
 
 def table(rows: list[dict[str, Any]]) -> str:
-    head = ("| goroutines | crash view: gocore-dap | crash view: dlv dap | ratio | first grouped page "
-            "| Delve grouped pass | ratio | exact grouped page | peak RSS adapter | Delve (under adapter) "
-            "| dlv dap |")  # fmt: skip
-    lines = [head, "|" + "|".join(["---:"] * 11) + "|"]
+    head = ("| goroutines | initialize: ours / dlv dap | stopped: ours / dlv dap | crash stack: ours / dlv dap "
+            "| threads (after the stop): ours / dlv dap | exact grouping by stack (from the stop) "
+            "| Delve's grouped listing | ratio | grouping by wait object | peak RSS: adapter / its Delve / dlv dap |")  # fmt: skip
+    lines = [head, "|" + "|".join(["---:"] * 10) + "|"]
+
+    def pair(value: tuple[float | None, float | None, float | None]) -> str:
+        ours, theirs, r = value
+        return f"{_fmt(ours)} / {_fmt(theirs)} ({_ratio(r)})"
+
     for r in rows:
-        first = _fmt(r["first_page"]) + (" (approx.)" if r["first_approximate"] else "")
-        exact = _fmt(r["exact_page"]) + (" (approx.)" if r["exact_approximate"] else "")
+        grouped = _fmt(r["grouped"]) + (" (approx.)" if r["grouped_approximate"] else "")
         lines.append(
-            f"| {r['size']:,} | {_fmt(r['adapter_crash_view'])} | {_fmt(r['dlv_dap_crash_view'])} "
-            f"| {_ratio(r['crash_view_ratio'])} | {first} "
-            f"| {_fmt(r['delve_grouped_pass'])} | {_ratio(r['first_page_ratio'])} | {exact} "
-            f"| {_fmt(r['adapter_rss'], 'MB')} | {_fmt(r['adapter_dlv_rss'], 'MB')} | {_fmt(r['dlv_dap_rss'], 'MB')} |"
+            f"| {r['size']:,} | {pair(r['initialize'])} | {pair(r['stopped'])} | {pair(r['crash_stack'])} "
+            f"| {pair(r['threads'])} | {grouped} | {_fmt(r['delve_grouped'])} | {_ratio(r['grouped_ratio'])} "
+            f"| {_fmt(r['wait_objects'])} | {_fmt(r['adapter_rss'], 'MB')} / {_fmt(r['adapter_dlv_rss'], 'MB')} "
+            f"/ {_fmt(r['dlv_dap_rss'], 'MB')} |"
         )
     return "\n".join(lines)
 
@@ -393,10 +404,11 @@ def main(argv: list[str] | None = None) -> int:
         f"\nMedians of {args.runs} runs per contender; ratios are medians of the ratios within each run (the "
         f"contenders of a run run back to back); peak RSS is the highest VmHWM. Machine: {os.cpu_count()} CPUs, "
         f"load average at the end {load[0]:.1f}; Delve {version}; total {time.monotonic() - started:.0f} s.\n"
-        "Crash view = DAP `launch` until the `stopped` event and the crashing goroutine's `stackTrace`. "
-        "First grouped page = the first `goroutines` request (`groupBy: stack`); exact grouped page = the "
-        "second one (full listing). Delve grouped pass = one `ListGoroutines` with `GroupBy` (user location) "
-        "in a fresh `dlv core --headless`.\n"
+        "initialize, stopped and crash stack (the stopped thread's `stackTrace` answered) are seconds from the "
+        "process start; threads is the `threads` request after the stop; exact grouping by stack is the first "
+        "`goroutines` request (`groupBy: stack`) sent right after the stop, timed from the stop; Delve's grouped "
+        "listing is one `ListGoroutines` with `GroupBy` (user location) in a fresh `dlv core --headless`; the "
+        "ratio is ours over it.\n"
     )
     print(text)
     print(footer)

@@ -1,12 +1,20 @@
-"""Shared fixtures: real corpus cores, and the rule that no test leaves a `dlv` behind."""
+"""Shared fixtures and rules: no test leaves a `dlv` behind, and under CI=true no test passes by skipping.
+
+Skips under CI=true: CI must not pass by not testing. `require_tool` fails there at once; any other skip
+(a plain `pytest.skip`, a `skipif`, an empty parameter set) is turned into a failure by
+`pytest_runtest_makereport` below, unless it went through `skip_reviewed`: the few skips that are about
+the machine (no IPv6) or an opt-in run (recording a transcript), each one reviewed and named in the
+reason it prints.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -65,13 +73,65 @@ def no_orphaned_dlv() -> Iterator[None]:
         pytest.fail(f"dlv processes survived the test: {sorted(leaked)}")
 
 
+def in_ci() -> bool:
+    return os.environ.get("CI") == "true"
+
+
 def require_tool(ok: bool, what: str) -> None:
     """Skip locally when a tool is missing, but fail under CI, where a skip would hide it."""
+    __tracebackhide__ = True  # the skip is reported at the caller's line
     if ok:
         return
-    if os.environ.get("CI") == "true":
+    if in_ci():
         pytest.fail(f"{what} is missing in CI")
     pytest.skip(f"{what} is missing")
+
+
+# Marks the reason of a skip that is allowed under CI=true (see `skip_reviewed`).
+REVIEWED_SKIP = "reviewed skip: "
+
+
+def skip_reviewed(why: str) -> NoReturn:
+    """Skip, under CI=true too. Only for what no CI machine can be asked to provide or what only an
+    opt-in run does (`why` says which); never for a missing tool or input, which is `require_tool`."""
+    __tracebackhide__ = True
+    pytest.skip(REVIEWED_SKIP + why)
+
+
+def _skip_reason(report: pytest.TestReport | pytest.CollectReport) -> str:
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        return str(longrepr[2])
+    return str(longrepr)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Under CI=true a skip that did not go through `skip_reviewed` fails the test."""
+    report: pytest.TestReport = yield
+    if in_ci() and report.skipped and not hasattr(report, "wasxfail"):
+        reason = _skip_reason(report)
+        if REVIEWED_SKIP not in reason:
+            report.outcome = "failed"
+            report.longrepr = (
+                f"skipped under CI=true, where a skip hides what was not tested ({reason}); "
+                "make it run, use require_tool for a missing tool, or skip_reviewed for a reviewed exception"
+            )
+    return report
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(
+    collector: pytest.Collector,
+) -> Generator[None, pytest.CollectReport, pytest.CollectReport]:
+    """The same rule for a whole module skipped at collection."""
+    report: pytest.CollectReport = yield
+    if in_ci() and report.skipped and REVIEWED_SKIP not in _skip_reason(report):
+        report.outcome = "failed"
+        report.longrepr = f"module skipped under CI=true: {_skip_reason(report)}"
+    return report
 
 
 @pytest.fixture(scope="session")

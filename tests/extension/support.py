@@ -8,7 +8,6 @@ that installs it; under CI=true it fails.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -18,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.support.corpus_fixtures import corpus_artifact
 
 REPO = Path(__file__).resolve().parents[2]
 EXTENSION = REPO / "editor-extension"
@@ -67,28 +68,12 @@ class Core:
 
 
 def corpus_core(name: str = "classic") -> Core:
-    """A real core from the corpus (built once, then cached in .cache/corpus)."""
-    python = REPO / ".venv" / "bin" / "python"
-    if not python.exists():
-        unavailable("no .venv (run scripts/setup.sh)")
-    proc = subprocess.run(
-        [str(python), "-m", "gocore_dap.corpus", "build", name, "--json"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    if proc.returncode != 0:
-        unavailable(f"cannot build the corpus core {name!r}: {proc.stderr.strip()[-2000:]}")
-    info = json.loads(proc.stdout.strip().splitlines()[-1])
-    core = Path(info["core"])
-    meta_file = core.parent / "meta.json"
-    headline = None
-    if meta_file.exists():
-        meta = json.loads(meta_file.read_text())
-        headline = meta.get("manifest", {}).get("expect", {}).get("message_first_line")
-    return Core(Path(info["binary"]), core, Path(info["source_dir"]), headline)
+    """A real core from the corpus (built once, then cached in .cache/corpus). A missing tool skips (fails
+    under CI=true); a corpus program that no longer builds or crashes as its manifest says fails."""
+    artifact = corpus_artifact(name)
+    expect = artifact.manifest.get("expect") or {}
+    headline = expect.get("message_first_line") if isinstance(expect, dict) else None
+    return Core(artifact.binary, artifact.core, artifact.source_dir, headline)
 
 
 def adapter() -> Path:
@@ -100,20 +85,67 @@ def adapter() -> Path:
 
 
 @dataclass(frozen=True)
+class TapResult:
+    """One `ok` / `not ok` line of node's TAP output: a test, or a suite (a test with subtests)."""
+
+    depth: int
+    ok: bool
+    name: str
+    directive: str | None  # "SKIP" or "TODO"
+    reason: str
+    leaf: bool  # a test of its own, not a suite of others
+
+
+@dataclass(frozen=True)
 class NodeResult:
     returncode: int
     output: str
-    passed: int
-    failed: int
-    skipped: int
-    cancelled: int
+    results: tuple[TapResult, ...]
+    counts: dict[str, int]  # node's closing counts: tests, suites, pass, fail, cancelled, skipped, todo
+
+    def tests(self) -> list[TapResult]:
+        return [r for r in self.results if r.leaf]
+
+    def not_run(self) -> list[TapResult]:
+        """Skipped or todo, tests and suites alike: node counts a skipped suite in none of its counts."""
+        return [r for r in self.results if r.directive is not None]
 
 
-_COUNT = re.compile(r"^# (pass|fail|skipped|cancelled) (\d+)$", re.MULTILINE)
+_COUNT = re.compile(r"^# (tests|suites|pass|fail|cancelled|skipped|todo) (\d+)$", re.MULTILINE)
+_RESULT = re.compile(r"^(?P<indent>(?:    )*)(?P<ok>ok|not ok) \d+ - (?P<rest>.*)$")
+_DIRECTIVE = re.compile(r"^(?P<name>.*?) # (?P<directive>SKIP|TODO)\b ?(?P<reason>.*)$", re.IGNORECASE)
+
+
+def parse_tap(stdout: str) -> tuple[TapResult, ...]:
+    """Every result line of node's TAP output, with whether it is a leaf test (no result nested under it).
+
+    Node prints a suite's subtests, indented four spaces per level, before the suite's own line."""
+    found: list[TapResult] = []
+    for line in stdout.splitlines():
+        match = _RESULT.match(line)
+        if match is None:
+            continue
+        depth = len(match["indent"]) // 4
+        rest = match["rest"]
+        directive = _DIRECTIVE.match(rest)
+        # Node escapes "#" in test names as "\#", so " # SKIP" can only be the directive.
+        name = directive["name"] if directive else rest
+        parent = bool(found) and found[-1].depth > depth
+        found.append(
+            TapResult(
+                depth,
+                match["ok"] == "ok",
+                name.replace("\\#", "#"),
+                directive["directive"].upper() if directive else None,
+                directive["reason"] if directive else "",
+                not parent,
+            )
+        )
+    return tuple(found)
 
 
 def run_node_tests(files: list[Path], env: dict[str, str], timeout: float, cwd: Path = EXTENSION) -> NodeResult:
-    """Runs node's test runner (TAP output, whose closing counts are parsed) on the given files."""
+    """Runs node's test runner (TAP output, parsed line by line) on the given files."""
     cmd = [node(), "--test", "--test-reporter=tap", "--test-concurrency=1", *map(str, files)]
     proc = subprocess.run(
         cmd,
@@ -126,25 +158,51 @@ def run_node_tests(files: list[Path], env: dict[str, str], timeout: float, cwd: 
     )
     output = proc.stdout + ("\n--- stderr ---\n" + proc.stderr if proc.stderr.strip() else "")
     counts = {k: int(v) for k, v in _COUNT.findall(proc.stdout)}
-    return NodeResult(
-        proc.returncode,
-        output,
-        counts.get("pass", 0),
-        counts.get("fail", 0),
-        counts.get("skipped", 0),
-        counts.get("cancelled", 0),
-    )
+    return NodeResult(proc.returncode, output, parse_tap(proc.stdout), counts)
 
 
-def check_node_result(result: NodeResult, what: str) -> None:
+def check_node_result(
+    result: NodeResult,
+    what: str,
+    *,
+    expected_tests: int,
+    skipped_by_design: frozenset[str] = frozenset(),
+    inputs_missing: str | None = None,
+) -> None:
+    """Pass only if node ran `expected_tests` tests and every one passed.
+
+    A node test that skipped (or is a todo) fails the wrapper, with two exceptions: the tests named in
+    `skipped_by_design` (which this run selects out, e.g. the README picture), which must then skip;
+    and, when the wrapper could not give the tests an input (`inputs_missing` says which), the tests
+    that need it, which then skip here locally and fail under CI=true (`unavailable`).
+    `expected_tests` is the number of tests the suite declares (leaf tests, by design skips excluded):
+    a test that silently stops being registered or run changes it.
+    """
     sys.stdout.write(result.output[-20000:])  # shown by pytest with -rA / on failure
-    if result.returncode != 0 or result.failed or result.cancelled:
+    summary = f"{what}: node exit {result.returncode}, counts {result.counts}\n" + "\n".join(
+        f"  {'ok' if r.ok else 'NOT OK'} {r.name}" + (f" # {r.directive} {r.reason}" if r.directive else "")
+        for r in result.results
+    )
+    failed = [r for r in result.results if not r.ok]
+    if result.returncode != 0 or failed or result.counts.get("fail") or result.counts.get("cancelled"):
+        pytest.fail(f"{summary}\n\n{result.output[-20000:]}", pytrace=False)
+    if not result.counts:
+        pytest.fail(f"{what}: node printed no TAP summary\n{result.output[-4000:]}", pytrace=False)
+    skipped = [r for r in result.not_run() if r.name not in skipped_by_design]
+    by_design = {r.name for r in result.not_run() if r.name in skipped_by_design}
+    if by_design != skipped_by_design:
         pytest.fail(
-            f"{what}: {result.failed} failed, {result.cancelled} cancelled, {result.passed} passed "
-            f"(node exit {result.returncode})\n{result.output[-20000:]}",
+            f"{what}: expected {sorted(skipped_by_design - by_design)} to be skipped by design\n{summary}",
             pytrace=False,
         )
-    if result.passed == 0:
-        if result.skipped:
-            unavailable(f"{what}: every test skipped\n{result.output[-4000:]}")
-        pytest.fail(f"{what}: node ran no test\n{result.output[-4000:]}", pytrace=False)
+    ran = [r for r in result.tests() if r.directive is None]
+    if skipped and inputs_missing is not None:
+        unavailable(f"{what}: {len(skipped)} node tests skipped because {inputs_missing}\n{summary}")
+    if skipped:
+        pytest.fail(f"{what}: node tests skipped although their inputs were given\n{summary}", pytrace=False)
+    if len(ran) != expected_tests:
+        pytest.fail(
+            f"{what}: {len(ran)} node tests ran, {expected_tests} expected (a test added or removed on "
+            f"purpose updates the expected count in the wrapper)\n{summary}",
+            pytrace=False,
+        )

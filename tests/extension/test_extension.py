@@ -23,6 +23,21 @@ from tests.extension.support import (
     strict,
 )
 
+# The tests each node suite declares. The wrapper fails when another number ran, so a test that stops being
+# registered (or a file that stops being found) does not go unnoticed; adding or removing a test on purpose
+# updates its count here.
+UNIT_TESTS = {
+    "adapterDiscovery": 10,
+    "adapterProxy": 4,
+    "coreNames": 3,
+    "crashInfo": 3,
+    "elfCore": 10,
+    "goroutineTree": 14,
+    "launchConfig": 10,
+    "manifest": 5,
+}
+PROTOCOL_TESTS = 8  # 7 over stdio, 1 over TCP
+
 UNIT_SUITES = sorted(p.name.removesuffix(".test.ts") for p in (EXTENSION / "src" / "test" / "unit").glob("*.test.ts"))
 
 
@@ -46,12 +61,21 @@ def _core_env(core: Core | None) -> dict[str, str]:
     return {"GOCORE_TEST_PROGRAM": str(core.program), "GOCORE_TEST_CORE": str(core.core)}
 
 
+def test_every_unit_suite_has_an_expected_count() -> None:
+    assert sorted(UNIT_TESTS) == UNIT_SUITES
+
+
 @pytest.mark.parametrize("suite", UNIT_SUITES)
 def test_unit(suite: str, built_extension: Path, classic_core: Core | None) -> None:
     if classic_core is None and strict():
         pytest.fail("no corpus core for the extension's unit tests (CI=true)", pytrace=False)
     result = run_node_tests([built_extension / "test" / "unit" / f"{suite}.test.js"], _core_env(classic_core), 120)
-    check_node_result(result, f"extension unit suite {suite}")
+    check_node_result(
+        result,
+        f"extension unit suite {suite}",
+        expected_tests=UNIT_TESTS.get(suite, -1),
+        inputs_missing="no corpus core could be built" if classic_core is None else None,
+    )
 
 
 @pytest.mark.integration
@@ -61,4 +85,4 @@ def test_protocol_debugclient(built_extension: Path) -> None:
     if core.headline:
         env["GOCORE_TEST_HEADLINE"] = core.headline
     result = run_node_tests([built_extension / "test" / "protocol" / "adapter.test.js"], env, 300)
-    check_node_result(result, "DebugClient protocol tests")
+    check_node_result(result, "DebugClient protocol tests", expected_tests=PROTOCOL_TESTS)

@@ -95,6 +95,17 @@ class AdapterExit:
     dlv_seen: frozenset[int]  # the adapter's dlv processes (Delve and its children), seen before `disconnect`
     dlv_survivors: frozenset[int]  # ... still running after the adapter exited (+ a grace period)
     stderr_tail: tuple[str, ...]
+    violations: tuple[str, ...]  # everything the client found wrong in what the adapter sent, to the end
+
+    def assert_clean(self) -> None:
+        """The editor's way out worked: `disconnect` was answered with success, the adapter then exited by
+        itself with status 0 (not on EOF, not killed), no dlv it started outlived it, and every message it
+        sent, the last ones included, was valid DAP."""
+        assert not self.violations, "\n".join(self.violations)
+        assert self.disconnect is not None and self.disconnect.get("success"), self
+        assert self.exited_by_itself, f"the adapter kept running after disconnect: {self}"
+        assert self.returncode == 0, self
+        assert not self.dlv_survivors, f"dlv outlived the adapter: {self}"
 
 
 class Adapters:
@@ -130,7 +141,7 @@ class Adapters:
             time.sleep(0.05)
             survivors = {pid for pid in survivors if pid_alive(pid)}
         return AdapterExit(response, exited, returncode, seen, frozenset(survivors),
-                           tuple(client.stderr_lines[-30:]))
+                           tuple(client.stderr_lines[-30:]), tuple(client.violations))
 
     def close_all(self) -> None:
         """Teardown: whatever a failing test left running is ended, Delve included."""

@@ -93,10 +93,11 @@ def _memory_cut(f: Files) -> Path:
     sp_seg = info.segment_at(info.crashing_thread.sp)
     assert sp_seg is not None
     last = max(s.file_end for s in info.segments if s.filesz)
+    # The cut must leave out something: else the test would open a whole core and check nothing.
+    assert last - 4096 > sp_seg.file_end, "the classic core has nothing after what the checks require"
     cut = _cut(f.classic.core, f.root / "core.memory-cut", max(sp_seg.file_end, last - 4096))
     codes = [i.code for i in preflight(f.classic.binary, cut).issues]
-    if codes != [c.CORE_TRUNCATED_MEMORY]:
-        pytest.skip(f"this core has nothing after what the checks require (got {codes})")
+    assert codes == [c.CORE_TRUNCATED_MEMORY], f"preflight on a core cut only in memory: {codes}"
     return cut
 
 
@@ -140,15 +141,16 @@ def _c_program_and_core(f: Files) -> tuple[Path, Path]:
     from tests.integration.test_preflight_real import _core_pattern_ok, crash
 
     require_tool(shutil.which("gcc") is not None, "gcc")
-    if not _core_pattern_ok() or resource.getrlimit(resource.RLIMIT_CORE)[1] == 0:
-        pytest.skip("this machine does not write cores into the working directory")
+    require_tool(
+        _core_pattern_ok() and resource.getrlimit(resource.RLIMIT_CORE)[1] != 0,
+        "a machine that writes cores into the working directory (kernel.core_pattern, ulimit -H -c)",
+    )
     exe = f.root / "cprog" / "cprog"
     exe.parent.mkdir(exist_ok=True)
     (exe.parent / "c.c").write_text(C_PROGRAM)
     subprocess.run(["gcc", "-O1", "-o", str(exe), str(exe.parent / "c.c")], check=True)
     core, _ = crash(exe)
-    if core is None:
-        pytest.skip("the C program dumped no core")
+    assert core is not None, f"{exe} aborted but left no core in {exe.parent}"
     return exe, core
 
 

@@ -479,7 +479,10 @@ def test_first_user_frames(observation: Observation) -> None:
                 wrong.append(f"goroutine {gid}: user frame {below['name']!r} is deemphasized")
         checked += 1
     assert not wrong, "\n".join(wrong)
-    assert checked >= min(50, len(by_id)), checked
+    # Not a loop over nothing: every sampled goroutine that stderr printed frames for was checked (a
+    # goroutine whose stack was unavailable to the runtime has none to compare with).
+    printed_with_frames = [gid for gid in sampled_goroutines(observation.case.parsed) if by_id[gid].frames]
+    assert checked == len(printed_with_frames) > 0, (checked, printed_with_frames)
 
 
 def test_os_thread_stack(observation: Observation) -> None:
@@ -503,6 +506,7 @@ def test_os_thread_stack(observation: Observation) -> None:
 
 def test_stack_paging(observation: Observation) -> None:
     observation.require()
+    assert observation.stacks, "no stack was read: nothing to page through"
     wrong: list[str] = []
     for thread, whole in observation.stacks.items():
         frames = _frames(whole)

@@ -1,6 +1,8 @@
 """The differential check: nil_deref's crashing user frame (main.applyFee), and its callers main.settle and
 main.main, as gocore-dap shows them, against Delve's own DAP server (`dlv dap`, launch `mode: core`) on the
-same core: every argument and local, its type and value, and one level of children.
+same core: every argument and local, its type and value, and one level of children, all of them: a big
+collection is read page by page, as a client following DAP's paging hints reads it, and the two adapters must
+show the same number of children with the same names, types and values.
 
 Delve's DAP server is the reference for what the core holds; where the two present the same value
 differently, the difference is normalised below, one rule per difference, each with its reason:
@@ -14,7 +16,11 @@ differently, the difference is normalised below, one rule per difference, each w
   type (`io.Writer`); Delve shows the dynamic value as one child `data`, and a pointer as one child `` (its
   pointee), where gocore-dap expands straight into the content. Children are compared after going through
   these single-child levels on both sides.
-* maps: Delve adds a `len()` child and types each entry `K: V`; gocore-dap types it `V`.
+* maps: Delve adds a `len()` child (announced as one named child) and types each entry `K: V`; gocore-dap
+  types it `V`. The `len()` child is dropped before children are counted and compared; nothing else is.
+* paging hints: Delve announces `indexedVariables` on every array, slice and map, gocore-dap only where one
+  listing does not hold them all (more than 64). The counts announced are compared where either side pages;
+  the children themselves are compared all, whatever was announced.
 * truncated strings: Delve puts `...+N more` inside the closing quote, gocore-dap after it.
 * one-line summaries of composite values (structs, arrays, slices, maps, pointers to them): the layout is
   each adapter's own (`[4]float64 [0,0.01]` against `[0, 0.01]`, elements shown up to different limits),
@@ -70,12 +76,34 @@ def _single_wrapper(parent: Var, children: list[Var]) -> bool:
     return bool(children[0].get("variablesReference")) and (name in ("data", "") or name.startswith("*"))
 
 
-def content(parent: Var, fetch: Fetch) -> list[Var]:
-    """One level of children, after the single-child levels of interfaces and pointers."""
-    children = fetch(parent["variablesReference"])
+PAGE = 100  # the chunk VS Code asks for when it pages indexed children (debugModel.ts)
+
+
+def every_child(parent: Var, request: Callable[..., dict[str, Any]]) -> list[Var]:
+    """All children of `parent`, read the way VS Code reads them: with paging hints, the named children in
+    one request and the indexed ones in chunks; without, one plain request."""
+    reference = parent["variablesReference"]
+    indexed, named = parent.get("indexedVariables") or 0, parent.get("namedVariables") or 0
+    if not indexed:
+        found: list[Var] = request("variables", {"variablesReference": reference})["variables"]
+        return found
+    children: list[Var] = []
+    if named:
+        children += request("variables", {"variablesReference": reference, "filter": "named"})["variables"]
+    for start in range(0, indexed, PAGE):
+        arguments = {"variablesReference": reference, "filter": "indexed", "start": start,
+                     "count": min(PAGE, indexed - start)}
+        page: list[Var] = request("variables", arguments)["variables"]
+        children += page
+    return children
+
+
+def content(parent: Var, request: Callable[..., dict[str, Any]]) -> list[Var]:
+    """Every child, after the single-child levels of interfaces and pointers, without Delve's `len()`."""
+    children = every_child(parent, request)
     while _single_wrapper(parent, children):
         parent = children[0]
-        children = fetch(parent["variablesReference"])
+        children = every_child(parent, request)
     return [c for c in children if c["name"] != "len()"]  # Delve's pseudo-child of a map
 
 
@@ -94,7 +122,7 @@ def session_view(stopped: dict[str, Any], request: Callable[..., dict[str, Any]]
         for scope in scopes:
             if scope["name"].split(" (")[0] in ("Arguments", "Locals"):
                 variables += fetch(scope["variablesReference"])
-        children = {v["name"]: content(v, fetch) for v in variables if v.get("variablesReference")}
+        children = {v["name"]: content(v, request) for v in variables if v.get("variablesReference")}
         views[name] = FrameView(frame["line"], variables, children)
     return SessionView(thread, views)
 
@@ -131,7 +159,7 @@ def our_view(adapters: Adapters, corpus_case: CorpusCase) -> Iterator[SessionVie
         client.assert_clean()
     finally:
         ended = adapters.finish(client)
-    assert ended.returncode == 0 and not ended.dlv_survivors, ended
+    ended.assert_clean()
     yield view
 
 
@@ -192,7 +220,12 @@ def compare(delve: list[Var], ours: list[Var], *, where: str, in_map: bool = Fal
     problems: list[str] = []
     names_d, names_o = [v["name"] for v in delve], [v["name"] for v in ours]
     if names_d != names_o:
-        problems.append(f"{where}: names {names_o} (dlv dap: {names_d})")
+        missing = [n for n in names_d if n not in names_o]
+        extra = [n for n in names_o if n not in names_d]
+        if missing or extra:
+            problems.append(f"{where}: children missing in gocore-dap {missing[:20]}, not in dlv dap {extra[:20]}")
+        else:
+            problems.append(f"{where}: children in another order {names_o[:20]}... (dlv dap: {names_d[:20]}...)")
     ours_by_name = {v["name"]: v for v in ours}
     for d in delve:
         o = ours_by_name.get(d["name"])
@@ -233,13 +266,14 @@ def test_one_level_of_children_matches_dlv_dap(delve_view: SessionView, our_view
     theirs_frame, ours_frame = delve_view.frames[frame], our_view.frames[frame]
     problems: list[str] = []
     types = {v["name"]: v.get("type", "") for v in ours_frame.variables}
+    assert theirs_frame.children, f"{frame}: dlv dap shows nothing to expand; the comparison would be empty"
     for name, theirs in theirs_frame.children.items():
         ours = ours_frame.children.get(name)
         if ours is None:
             problems.append(f"{frame}: {name}: not expandable in gocore-dap")
             continue
+        if len(ours) != len(theirs):
+            problems.append(f"{frame}: {name}: {len(ours)} children (dlv dap: {len(theirs)})")
         in_map = types.get(name, "").startswith("map[")
-        # Both load the first 64 elements of a big collection; beyond that each pages on request.
-        shown = min(len(theirs), len(ours), 64) if max(len(theirs), len(ours)) >= 64 else None
-        problems += compare(theirs[:shown], ours[:shown], where=f"{frame}: {name}.", in_map=in_map)
+        problems += compare(theirs, ours, where=f"{frame}: {name}.", in_map=in_map)
     assert not problems, "\n".join(problems)

@@ -8,6 +8,8 @@ tests/unit/test_preflight_elf.py; both share one build through an on-disk marker
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import gzip
 import hashlib
 import json
@@ -16,6 +18,7 @@ import os
 import resource
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -53,6 +56,7 @@ from gocore_dap.preflight.checks import (
     PROGRAM_NOT_ELF,
     PROGRAM_NOT_EXECUTABLE,
     PROGRAM_NOT_GO,
+    PROGRAM_UNREADABLE,
     PROGRAM_UNSUPPORTED_ARCH,
     PreflightResult,
 )
@@ -167,8 +171,7 @@ class Samples:
 
     def core(self, name: str) -> Path:
         core = self.items[name].core
-        if core is None:
-            pytest.skip(f"no core for sample {name!r} on this machine")
+        assert core is not None, f"the sample {name!r} ran and crashed but left no core"
         return core
 
 
@@ -251,9 +254,9 @@ def build_samples(root: Path) -> Samples:
         cached = {k: Sample(Path(v[0]), Path(v[1]) if v[1] else None, v[2]) for k, v in raw.items()}
         return Samples(root, cached)
     require_tool(shutil.which("go") is not None, "go")
+    require_tool(shutil.which("gcc") is not None, "gcc (the C sample)")
     require_tool(_core_pattern_ok(), "a core_pattern that writes cores into the working directory")
-    if resource.getrlimit(resource.RLIMIT_CORE)[1] == 0:
-        pytest.skip("the hard RLIMIT_CORE is 0: no cores can be made")
+    require_tool(resource.getrlimit(resource.RLIMIT_CORE)[1] != 0, "a hard RLIMIT_CORE above 0 (ulimit -H -c)")
 
     # Left over from an attempt that failed earlier in this session: start clean, so that the
     # original error shows again instead of a confusing "file exists".
@@ -264,7 +267,12 @@ def build_samples(root: Path) -> Samples:
     def go_sample(name: str, src: str, *flags: str, run: bool = True, goarch: str | None = None) -> None:
         exe = root / name / name
         _go_build(src, exe, *flags, goarch=goarch)
-        items[name] = Sample(exe, *crash(exe)) if run else Sample(exe, None)
+        try:
+            items[name] = Sample(exe, *crash(exe)) if run else Sample(exe, None)
+        except OSError as exc:
+            if goarch != "386" or exc.errno != errno.ENOEXEC:
+                raise
+            items[name] = Sample(exe, None)  # a kernel without IA32_EMULATION: test_32bit_core copes
 
     go_sample("a", GO_A)
     go_sample("a_noopt", GO_A, "-gcflags=all=-N -l")
@@ -286,12 +294,11 @@ def build_samples(root: Path) -> Samples:
     shutil.copy2(items["a"].exe, nohdr)
     items["a_nohdr"] = Sample(nohdr, *crash(nohdr, coredump_filter=0x23))
 
-    if shutil.which("gcc"):
-        c_exe = root / "c" / "c"
-        c_exe.parent.mkdir(parents=True)
-        (c_exe.parent / "c.c").write_text(C_PROG)
-        subprocess.run(["gcc", "-O1", "-o", str(c_exe), str(c_exe.parent / "c.c")], check=True)
-        items["c"] = Sample(c_exe, *crash(c_exe))
+    c_exe = root / "c" / "c"
+    c_exe.parent.mkdir(parents=True)
+    (c_exe.parent / "c.c").write_text(C_PROG)
+    subprocess.run(["gcc", "-O1", "-o", str(c_exe), str(c_exe.parent / "c.c")], check=True)
+    items["c"] = Sample(c_exe, *crash(c_exe))
 
     if items["a"].core is None:
         pytest.fail(f"running {items['a'].exe} with GOTRACEBACK=crash produced no core")
@@ -400,8 +407,21 @@ def test_arch_mismatch(samples: Samples) -> None:
     assert "built for arm64" in result.issues[0].message and "process on amd64" in result.issues[0].message
 
 
-def test_32bit_core(samples: Samples) -> None:
-    result = preflight(samples.exe("a"), samples.core("a_386"))
+def _elf32_core_header(path: Path) -> Path:
+    """The ELF header a 32-bit x86 core starts with (ELFCLASS32, little-endian, ET_CORE, EM_386)."""
+    ident = b"\x7fELF" + bytes([1, 1, 1]) + bytes(9)
+    path.write_bytes(ident + (4).to_bytes(2, "little") + (3).to_bytes(2, "little") + (1).to_bytes(4, "little")
+                     + bytes(52 - 24))
+    return path
+
+
+def test_32bit_core(samples: Samples, tmp_path: Path) -> None:
+    core = samples.items["a_386"].core
+    if core is None:
+        # A kernel without IA32_EMULATION runs no 386 program, so the sample made no core: the header
+        # such a core starts with is what the check reads.
+        core = _elf32_core_header(tmp_path / "core.386")
+    result = preflight(samples.exe("a"), core)
     assert codes(result) == [CORE_32BIT]
     assert "32-bit 386 core" in result.issues[0].message
 
@@ -411,8 +431,6 @@ def test_32bit_core(samples: Samples) -> None:
 
 
 def test_core_of_a_c_program(samples: Samples) -> None:
-    if "c" not in samples.items:
-        pytest.skip("gcc is missing")
     result = preflight(samples.exe("c"), samples.core("c"))
     assert codes(result) == [PROGRAM_NOT_GO]
     assert "not a Go program" in result.issues[0].message
@@ -476,14 +494,64 @@ def test_fifo_is_not_a_regular_file(samples: Samples, tmp_path: Path) -> None:
     assert "FIFO" in result.issues[0].message
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
-def test_unreadable_core(samples: Samples, tmp_path: Path) -> None:
+# Capabilities (linux/capability.h) that let root read any file whatever its mode, and the prctl that
+# removes one from the bounding set, after which an exec'd program of root no longer gets it.
+_CAP_DAC_OVERRIDE, _CAP_DAC_READ_SEARCH = 1, 2
+_PR_CAPBSET_DROP = 24
+
+
+def _drop_file_read_override() -> None:
+    """preexec_fn of a child run by root: without these two capabilities root is held to file modes too."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    for capability in (_CAP_DAC_OVERRIDE, _CAP_DAC_READ_SEARCH):
+        if libc.prctl(_PR_CAPBSET_DROP, capability, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), f"prctl(PR_CAPBSET_DROP, {capability})")
+
+
+def preflight_held_to_file_modes(program: Path, core: Path) -> list[tuple[str, str]]:
+    """(code, message) of each issue of `preflight(program, core)`, run where file modes apply: in a child
+    process that, when the tests run as root (as CI does), has lost root's right to read any file."""
+    script = (
+        "import json, sys\n"
+        "from gocore_dap.preflight import preflight\n"
+        "result = preflight(sys.argv[1], sys.argv[2])\n"
+        "print(json.dumps([[i.code, i.message] for i in result.issues]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(program), str(core)],
+        capture_output=True, text=True, timeout=60, check=False,
+        preexec_fn=_drop_file_read_override if os.geteuid() == 0 else None,  # only a prctl before exec
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return [(code, message) for code, message in json.loads(done.stdout)]
+
+
+def test_the_child_is_held_to_file_modes(tmp_path: Path) -> None:
+    """What the next test relies on: a mode-0 file cannot be read in the child, even when we are root."""
+    secret = tmp_path / "secret"
+    secret.write_text("x")
+    secret.chmod(0)
+    read = subprocess.run(
+        [sys.executable, "-c", f"open({str(secret)!r}).read()"], capture_output=True, text=True, timeout=60,
+        preexec_fn=_drop_file_read_override if os.geteuid() == 0 else None, check=False,
+    )  # fmt: skip
+    assert read.returncode != 0 and "PermissionError" in read.stderr, read
+
+
+def test_unreadable_core_and_program(samples: Samples, tmp_path: Path) -> None:
     core = tmp_path / "core"
     shutil.copy(samples.core("a"), core)
     core.chmod(0)
-    result = preflight(samples.exe("a"), core)
-    assert codes(result) == [CORE_UNREADABLE]
-    assert "not readable by this user" in result.issues[0].message
+    issues = preflight_held_to_file_modes(samples.exe("a"), core)
+    assert [code for code, _ in issues] == [CORE_UNREADABLE]
+    assert "not readable by this user" in issues[0][1] and str(core) in issues[0][1]
+
+    program = tmp_path / "prog"
+    shutil.copy(samples.exe("a"), program)
+    program.chmod(0)
+    issues = preflight_held_to_file_modes(program, samples.core("a"))
+    assert [code for code, _ in issues] == [PROGRAM_UNREADABLE]
+    assert "not readable by this user" in issues[0][1] and str(program) in issues[0][1]
 
 
 def test_malformed_core_and_cut_program(samples: Samples, tmp_path: Path) -> None:
@@ -563,8 +631,8 @@ def test_truncated_only_in_other_memory_is_a_warning(samples: Samples, tmp_path:
         sp_seg.file_end,
         max(s.file_end for s in exe_segments),
     )
-    if needed >= info.expected_size:
-        pytest.skip("nothing in this core lies after the parts the checks require")
+    # Else the cut would cut nothing and the test check nothing: the sample must be made otherwise.
+    assert needed < info.expected_size, "nothing in this core lies after the parts the checks require"
     cut = _cut(core, tmp_path / "core", needed + (info.expected_size - needed) // 2)
     result = preflight(samples.exe("a"), cut)
     assert codes(result) == [CORE_TRUNCATED_MEMORY]
@@ -785,8 +853,7 @@ def big_core(samples: Samples, tmp_path_factory: pytest.TempPathFactory) -> Iter
     exe = tmp_path_factory.mktemp("big") / "big"
     _go_build(GO_BIG, exe)
     core, pid = crash(exe, env={"GOCORE_BIG_MIB": str(mib)})
-    if core is None:
-        pytest.skip("the big sample produced no core")
+    assert core is not None, f"the big sample ({mib} MiB) crashed but left no core"
     yield Sample(exe, core, pid)
     core.unlink()  # a GB of test leftovers is not welcome in pytest's kept temp dirs
 

@@ -17,14 +17,13 @@ import attrs
 import jsonschema
 import pytest
 
-from gocore_dap.corpus import CrashArtifact, build
+from gocore_dap.corpus import CrashArtifact
 from gocore_dap.goviews.frames import is_runtime_internal
 from gocore_dap.goviews.traceback_text import ParsedTraceback, parse_traceback
 from gocore_dap.report import Report, render
 from gocore_dap.report.collect import build_report
 from gocore_dap.report.render_json import SCHEMA_PATH
-from tests.conftest import require_tool
-from tests.support.corpus_fixtures import CorpusCache, CorpusUnavailable
+from tests.support.corpus_fixtures import corpus_artifact
 
 pytestmark = pytest.mark.integration
 
@@ -38,11 +37,7 @@ class Core:
 
 
 def _build(name: str, params: dict[str, str] | None = None) -> Core:
-    try:
-        CorpusCache().check_toolchain(None)
-    except CorpusUnavailable as exc:
-        require_tool(False, str(exc))
-    artifact = build(name, params=params, timeout=900)
+    artifact = corpus_artifact(name, params=params, timeout=900)
     return Core(artifact, parse_traceback(artifact.stderr_text()))
 
 

@@ -298,7 +298,10 @@ def run_connection(
     """Feed `chunks` to a new DapConnection; after them, wait (bounded) until request
     `until_answered` is answered, then end the stream. Returns what the connection wrote.
 
-    An Event among the chunks holds the rest back until it is set (by a test's fake handler)."""
+    An Event among the chunks holds the rest back until it is set (by a test's fake handler).
+
+    Every message written is checked as it comes (schema, framing, increasing seq); any violation fails
+    the caller here, so no test can forget to look."""
     outcome = Outcome([], [])
 
     async def main() -> None:
@@ -346,6 +349,7 @@ def run_connection(
         await asyncio.wait_for(connection.run(), timeout)
 
     asyncio.run(main())
+    assert not outcome.violations, "\n".join(outcome.violations)
     return outcome
 
 

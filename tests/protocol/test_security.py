@@ -29,6 +29,7 @@ from typing import Any
 import pytest
 
 from gocore_dap.corpus import CrashArtifact
+from tests.conftest import skip_reviewed
 from tests.integration.test_faults import (
     INITIALIZE,
     all_gone,
@@ -42,7 +43,7 @@ from tests.integration.test_faults import (
     wait_gone,
 )
 from tests.support.dap_client import DapClient, adapter_command
-from tests.support.dap_schema import validate_message
+from tests.support.go_extensions_schema import validate_go_extension
 from tests.support.tcp_dap import TcpDapClient
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
@@ -188,7 +189,7 @@ class TcpAdapter:
 )
 def test_tcp_mode_binds_loopback_and_says_so(listen: str, host: str, private_tmp: Path) -> None:
     if host == "::1" and not Path("/proc/net/if_inet6").exists():
-        pytest.skip("no IPv6 here")
+        skip_reviewed("this machine has no IPv6 (no /proc/net/if_inet6): there is no ::1 to bind")
     adapter = TcpAdapter(listen, private_tmp)
     try:
         line = adapter.announcement()
@@ -224,7 +225,8 @@ def _cmdline(pid: int) -> list[str]:
 
 
 def _tcp_client(address: tuple[str, int]) -> TcpDapClient:
-    return TcpDapClient(*address)
+    """A client of the TCP mode that checks every message it receives (see `assert_clean`)."""
+    return TcpDapClient(*address, validate=validate_go_extension)
 
 
 def _start(client: TcpDapClient, artifact: CrashArtifact) -> dict[str, Any]:
@@ -261,8 +263,8 @@ def test_tcp_connections_are_independent_sessions(classic: CrashArtifact, privat
             # The second client vanishes without a disconnect (an editor that crashed).
             second.close()
             assert not all_gone(family, 10), "a Delve outlived its TCP client"
-            for message in first.timeline + second.timeline:
-                validate_message(message)
+            first.assert_clean()
+            second.assert_clean()
         finally:
             first.close()
             second.close()
@@ -284,6 +286,7 @@ def test_stopping_the_tcp_adapter_ends_every_session(classic: CrashArtifact, pri
         assert not all_gone(family, 10)
         for client in clients:
             client.close()
+            client.assert_clean()
     finally:
         adapter.stop()
     assert temp_entries(private_tmp) == []

@@ -1,21 +1,36 @@
 """A recorded session on the `classic` core, kept as a golden transcript, and its replay.
 
 `protocol-fixtures/transcripts/classic.jsonl` holds every message of one editor-like session, both ways,
-one JSON object per line: `{"from": "client" | "adapter", "message": {...}}`. Volatile values are
-normalised when recorded: the checkout and the Go root become `<REPO>` and `<GOROOT>`, the cache entry
-`<BUILD>`, the Go version `<GOVERSION>`, addresses `0x<ADDR>`, the bytes `readMemory` returns (they hold
-pointers) `<N bytes>`. Ids that the client takes from earlier
-answers (thread, frame, variables reference...) are written as `${name}` placeholders (see `BINDINGS`), so
-the transcript is also a script.
+one JSON object per line: `{"from": "client" | "adapter", "message": {...}}`, after a first line
+`{"from": "recording", ...}` that says what it was recorded with (the core's Go version, the pinned Delve).
+Ids that the client takes from earlier answers (thread, frame, variables reference...) are written as
+`${name}` placeholders (see `Bindings`), so the transcript is also a script.
 
-`test_replay_matches_the_transcript` replays the recorded requests against the real adapter and checks
-that every response (and the `initialized`, `stopped` and `terminated` events) still has the recorded
-shape: the same keys, the same value types, the same discriminating values (`command`, `success`,
-`reason`, ...). Values themselves (line numbers of the runtime, goroutine ids) may change between Go
-versions and are not compared. `output` events are recorded but not compared: their number depends on the
-machine (warnings about the Go version, for instance).
+`test_replay_matches_the_transcript` replays the recorded requests against the real adapter on a `classic`
+core built here, and compares every message, values included: the panic text, the threads and their
+names, the exception info and its traceback, the crashing goroutine's frames, scopes, variables,
+evaluations, disassembly, errors, and the events (`output` included). For one Go version and one Delve all
+of that is fixed, except what differs between two builds and runs of the program on two machines, which is
+normalised, when recording and when replaying alike:
 
-To record the transcript again (after a deliberate protocol change):
+* paths: the checkout becomes `<REPO>`, the Go installation `<GOROOT>`, the cache entry `<BUILD>` (where
+  the core was built, not what it holds);
+* the Go version in text becomes `<GOVERSION>` (the recording line keeps it, and a core of another Go
+  version fails the test with a request to record again: runtime lines and frames differ between versions);
+* addresses of 5+ hex digits become `0x<ADDR>` (heap and stack addresses differ between two runs of the
+  program; the small offsets that identify code or DWARF entries are compared);
+* the bytes `readMemory` returns become `<N bytes>` (they hold pointers);
+* goroutine ids (in `threadId`, the `threads` list and the text `goroutine N`): the crashing goroutine's
+  becomes `<CRASHING>` (which one crashed comes from the program's own traceback, so a stop on the wrong
+  goroutine still fails), main's stays 1, any other becomes `<GOROUTINE>`: the runtime hands out ids in
+  per-P batches, so two runs of one program number their goroutines differently;
+* in the `threads` list, after the crashing thread, the threads are compared by name, and runnable
+  goroutines are left out (see `comparable_threads`: which goroutines had not yet run or ended when the
+  program panicked differs between two runs);
+* the adapter's own `seq` numbers are not compared (the order of the messages is); `request_seq`, the
+  client's numbering, is.
+
+To record the transcript again (after a deliberate protocol change, or for a new Go or Delve):
 
     UPDATE_TRANSCRIPTS=1 .venv/bin/pytest tests/protocol/test_transcript.py
 
@@ -28,11 +43,14 @@ import base64
 import json
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
+import attrs
 import pytest
 
+from gocore_dap import DELVE_VERSION
+from tests.conftest import skip_reviewed
 from tests.support.corpus_fixtures import CorpusCase
 from tests.support.dap_client import REPO, DapClient
 
@@ -40,13 +58,13 @@ pytestmark = pytest.mark.integration
 
 TRANSCRIPT = REPO / "protocol-fixtures" / "transcripts" / "classic.jsonl"
 UPDATE = os.environ.get("UPDATE_TRANSCRIPTS") == "1"
-COMPARED_EVENTS = frozenset({"initialized", "stopped", "terminated", "exited"})
-# Keys whose values say what a message is, so they are part of its shape.
-_DISCRIMINATORS = frozenset({"type", "command", "event", "success", "reason", "exceptionId", "breakMode",
-                             "presentationHint", "category"})
+RECORDING = "recording"  # the `from` of the first line, which says what the transcript was recorded with
 _PLACEHOLDER_RE = re.compile(r"^\$\{(?P<name>[\w.]+)\}$")
 _ADDRESS_RE = re.compile(r"0x[0-9a-f]{5,}")
 _GO_VERSION_RE = re.compile(r"\bgo1\.\d+(?:\.\d+)?\b")
+_GOROUTINE_RE = re.compile(r"\bgoroutine (\d+)\b")
+CRASHING = "<CRASHING>"  # the crashing goroutine's id
+OTHER_GOROUTINE = "<GOROUTINE>"  # any other goroutine's but main's (1)
 
 # The session an editor has on a crash: configure, land on the crash, look around, try to step, leave.
 SCRIPT: list[tuple[str, dict[str, Any] | None]] = [
@@ -126,11 +144,20 @@ def normaliser(case: CorpusCase) -> Callable[[Any], Any]:
     build = str(case.artifact.build_dir)
     goroot = _goroot_of(case)
     replacements = [(build, "<BUILD>"), (str(REPO), "<REPO>")] + ([(goroot, "<GOROOT>")] if goroot else [])
+    # The goroutine that crashed, as the program's own traceback names it: the adapter must say the same.
+    crashing = case.parsed.crashing_goroutine()
+    crashing_id = crashing.id if crashing is not None else None
+
+    def goroutine(gid: int) -> int | str:
+        if gid == crashing_id:
+            return CRASHING
+        return gid if gid == 1 else OTHER_GOROUTINE  # runtime.main is goroutine 1 in every run
 
     def text(value: str) -> str:
         for old, new in replacements:
             value = value.replace(old, new)
         value = _GO_VERSION_RE.sub("<GOVERSION>", value)
+        value = _GOROUTINE_RE.sub(lambda match: f"goroutine {goroutine(int(match[1]))}", value)
         return _ADDRESS_RE.sub("0x<ADDR>", value)
 
     def normalise(value: Any) -> Any:
@@ -140,7 +167,11 @@ def normaliser(case: CorpusCase) -> Callable[[Any], Any]:
                 if isinstance(data, str):
                     count = len(base64.b64decode(data))
                     value = {**value, "body": {**value["body"], "data": f"<{count} bytes>"}}
-            return {k: normalise(v) for k, v in value.items()}
+            if value.get("command") == "threads" and isinstance(value.get("body"), dict):
+                threads = [{**t, "id": goroutine(t["id"])} for t in value["body"].get("threads", [])]
+                value = {**value, "body": {**value["body"], "threads": threads}}
+            return {k: goroutine(v) if k == "threadId" and isinstance(v, int) else normalise(v)
+                    for k, v in value.items()}
         if isinstance(value, list):
             return [normalise(v) for v in value]
         if isinstance(value, str):
@@ -192,68 +223,108 @@ def run_session(case: CorpusCase, requests: list[dict[str, Any]]) -> list[dict[s
     return records
 
 
-def shape(value: Any, key: str | None = None) -> Any:
-    """What a message must keep: its keys, value types and discriminating values, not the data."""
-    if isinstance(value, dict):
-        return {k: shape(v, k) for k, v in sorted(value.items())}
-    if isinstance(value, list):
-        # A list's shape is the set of its items' shapes (how many items there are is data).
-        distinct = {json.dumps(shape(item), sort_keys=True) for item in value}
-        return ["list of", sorted(distinct)]
-    if key in _DISCRIMINATORS:
-        return value
-    return type(value).__name__
+def recording_line(case: CorpusCase) -> dict[str, Any]:
+    """What a transcript's values depend on besides the adapter: the core's Go version, the Delve release."""
+    return {"from": RECORDING, "program": case.name, "goVersion": case.go_version, "delve": DELVE_VERSION}
 
 
 def compared(records: list[dict[str, Any]]) -> list[tuple[str, Any]]:
-    """The records a replay must reproduce, in order: every request and response, the key events."""
+    """The records a replay must reproduce, in order, with their values: every message but the adapter's
+    own seq numbers (the module docstring lists the normalisations, applied when the records were made)."""
     out: list[tuple[str, Any]] = []
     for record in records:
-        message = record["message"]
-        if message.get("type") == "event" and message.get("event") not in COMPARED_EVENTS:
-            continue
+        message = dict(record["message"])
+        if record["from"] == "adapter":
+            message.pop("seq", None)
+        if message.get("command") == "threads" and message.get("success"):
+            message["body"] = {**message["body"], "threads": comparable_threads(message["body"]["threads"])}
         label = f"{record['from']} {message.get('type')} {message.get('command') or message.get('event')}"
-        out.append((label, shape(message)))
+        out.append((label, message))
     return out
 
 
-@pytest.fixture(scope="module")
-def recorded() -> Iterator[list[dict[str, Any]]]:
-    if UPDATE or not TRANSCRIPT.exists():
-        yield []
-        return
-    yield [json.loads(line) for line in TRANSCRIPT.read_text().splitlines() if line.strip()]
+def comparable_threads(threads: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The crashing thread first, as listed; then the others by name (their ids are normalised, so the
+    adapter's order by id says nothing here), without the goroutines that were runnable: the scheduler had
+    readied them but not run them when the panic stopped the program, and whether classic's order sender
+    is still among them at that moment is a race of the program, not of the adapter."""
+    first, rest = threads[:1], threads[1:]
+    return first + sorted((t for t in rest if "[runnable]" not in t["name"]), key=lambda t: str(t["name"]))
 
 
-def test_replay_matches_the_transcript(classic: CorpusCase, recorded: list[dict[str, Any]]) -> None:
+def first_difference(want: Any, got: Any, where: str = "") -> str | None:
+    """Where two values first differ, as a path and both values (a whole message is too long to read)."""
+    if isinstance(want, dict) and isinstance(got, dict):
+        for key in sorted(set(want) | set(got)):
+            if key not in got or key not in want:
+                return f"{where}/{key}: recorded {want.get(key, '(absent)')!r}, now {got.get(key, '(absent)')!r}"
+            found = first_difference(want[key], got[key], f"{where}/{key}")
+            if found:
+                return found
+        return None
+    if isinstance(want, list) and isinstance(got, list):
+        for index, (a, b) in enumerate(zip(want, got, strict=False)):
+            found = first_difference(a, b, f"{where}[{index}]")
+            if found:
+                return found
+        if len(want) != len(got):
+            return f"{where}: recorded {len(want)} items, now {len(got)}"
+        return None
+    return None if want == got else f"{where}: recorded {want!r}, now {got!r}"
+
+
+@attrs.frozen
+class Transcript:
+    recording: dict[str, Any]
+    records: list[dict[str, Any]]
+
+
+def read_transcript() -> Transcript:
+    assert TRANSCRIPT.exists(), f"{TRANSCRIPT} is missing: record it with UPDATE_TRANSCRIPTS=1"
+    lines = [json.loads(line) for line in TRANSCRIPT.read_text().splitlines() if line.strip()]
+    assert lines and lines[0].get("from") == RECORDING, f"{TRANSCRIPT} does not start with its recording line"
+    return Transcript(lines[0], lines[1:])
+
+
+def test_replay_matches_the_transcript(classic: CorpusCase) -> None:
     if UPDATE:
         script = [{"type": "request", "command": c, **({"arguments": a} if a is not None else {})}
                   for c, a in SCRIPT]
         records = run_session(classic, script)
         TRANSCRIPT.parent.mkdir(parents=True, exist_ok=True)
-        TRANSCRIPT.write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in records))
-        pytest.skip(f"recorded {len(records)} messages into {TRANSCRIPT.relative_to(REPO)}")
-    assert recorded, f"{TRANSCRIPT} is missing: record it with UPDATE_TRANSCRIPTS=1"
-    requests = [{k: v for k, v in r["message"].items() if k != "seq"} for r in recorded if r["from"] == "client"]
+        lines = [recording_line(classic), *records]
+        TRANSCRIPT.write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in lines))
+        skip_reviewed(f"an opt-in run: recorded {len(records)} messages into {TRANSCRIPT.relative_to(REPO)}")
+    transcript = read_transcript()
+    now = recording_line(classic)
+    assert transcript.recording == now, (
+        f"the transcript was recorded with {transcript.recording}, this run has {now}: the runtime's frames "
+        "and lines differ between Go versions (Delve's answers between releases), so record it again with "
+        "UPDATE_TRANSCRIPTS=1 and review the diff"
+    )
+    requests = [{k: v for k, v in r["message"].items() if k != "seq"} for r in transcript.records
+                if r["from"] == "client"]
     replayed = run_session(classic, requests)
-    want, got = compared(recorded), compared(replayed)
-    for index, (expected, actual) in enumerate(zip(want, got, strict=False)):
+    want, got = compared(transcript.records), compared(replayed)
+    for index, ((label, expected), (label_now, actual)) in enumerate(zip(want, got, strict=False)):
+        assert label_now == label, f"message {index}: recorded {label}, now {label_now}"
         assert actual == expected, (
-            f"message {index} ({expected[0]}) changed shape:\n"
-            f"recorded: {json.dumps(expected[1], sort_keys=True)}\nnow:      {json.dumps(actual[1], sort_keys=True)}"
+            f"message {index} ({label}) changed: {first_difference(expected, actual)}\n"
+            f"recorded: {json.dumps(expected, sort_keys=True)}\nnow:      {json.dumps(actual, sort_keys=True)}"
         )
     assert [label for label, _ in got] == [label for label, _ in want]
 
 
-def test_transcript_is_normalised(recorded: list[dict[str, Any]]) -> None:
+def test_transcript_is_normalised() -> None:
     """No machine-specific value leaks into the committed file."""
-    if not recorded:
-        pytest.skip("no transcript to check")
-    text = TRANSCRIPT.read_text()
+    if UPDATE:
+        skip_reviewed("an opt-in run: the transcript is being recorded")
+    transcript = read_transcript()
+    text = "".join(json.dumps(r, sort_keys=True) + "\n" for r in transcript.records)
     assert str(REPO) not in text and "/root/" not in text and "/usr/local/go" not in text
     assert not _ADDRESS_RE.search(text)
     assert not _GO_VERSION_RE.search(text)
-    kinds = [r["from"] for r in recorded]
-    assert kinds[0] == "client" and "adapter" in kinds
-    commands = [r["message"].get("command") for r in recorded if r["from"] == "client"]
+    kinds = [r["from"] for r in transcript.records]
+    assert kinds[0] == "client" and "adapter" in kinds and set(kinds) == {"client", "adapter"}
+    commands = [r["message"].get("command") for r in transcript.records if r["from"] == "client"]
     assert commands == [c for c, _ in SCRIPT], "the transcript and SCRIPT differ: record it again"

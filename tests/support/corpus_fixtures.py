@@ -13,12 +13,20 @@ toolchain module. Runtime layouts (wait reasons, the panic record) differ betwee
 Builds run in parallel (one worker per CPU): part of a run is waiting (for the program to park its
 goroutines, for the kernel to write the core). The builder's per-entry lock file makes concurrent builds
 of one entry safe. `python -m tests.support.corpus_fixtures --cold` times a build from empty caches.
+
+What a failure means: a missing go command, a toolchain the go command cannot use, or a machine that
+cannot write cores (a piped core_pattern, a hard core size limit of 0) is `CorpusUnavailable`, which tests
+turn into `require_tool` (a skip locally, a failure under CI=true). A program that no longer builds,
+does not crash, or crashes otherwise than its manifest says is a `CorpusError`, and fails the test that
+needs it, locally too. `corpus_artifact` is the one way a test outside the `corpus_case` fixtures gets an
+artifact with these rules.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import resource
 import shutil
 import time
 from collections.abc import Iterable, Sequence
@@ -40,7 +48,9 @@ __all__ = [
     "CorpusUnavailable",
     "all_case_keys",
     "case_id",
+    "corpus_artifact",
     "go_version_of",
+    "machine_cannot_dump_cores",
 ]
 
 OLDEST_GO = "go1.25.0"
@@ -51,6 +61,23 @@ CaseKey = tuple[str, str | None]  # (program, toolchain)
 
 class CorpusUnavailable(Exception):
     """Go, or one of the toolchains, is not usable here (a missing tool, not a failing build)."""
+
+
+def machine_cannot_dump_cores() -> str | None:
+    """Why no corpus program can leave a core here, if that is so (the machine's setup, not the program's)."""
+    pattern = builder.read_core_pattern()
+    if pattern.startswith("|"):
+        return f"a kernel.core_pattern that writes files (it pipes cores to {pattern!r})"
+    if resource.getrlimit(resource.RLIMIT_CORE)[1] == 0:
+        return "a hard core size limit above 0 (ulimit -H -c is 0)"
+    return None
+
+
+def _unavailable_or_raise(exc: CorpusError) -> None:
+    """Re-raise a build failure as CorpusUnavailable when the machine, not the program, is the cause."""
+    why = machine_cannot_dump_cores()
+    if why is not None:
+        raise CorpusUnavailable(f"{why}; the builder said: {exc}") from None
 
 
 @cache
@@ -119,6 +146,7 @@ class CorpusCache:
             try:
                 artifact = build(name, toolchain=toolchain, cache_root=self.cache_root)
             except CorpusError as exc:
+                _unavailable_or_raise(exc)
                 self._errors[key] = exc
                 raise
             self.build_seconds[key] = time.monotonic() - started
@@ -147,6 +175,26 @@ class CorpusCache:
         # A failure is kept (or re-checked) and raised by `get` where the case is used.
         with contextlib.suppress(CorpusError, CorpusUnavailable):
             self.get(*key)
+
+
+def corpus_artifact(
+    name: str, toolchain: str | None = None, *, params: dict[str, str] | None = None, timeout: float = 120
+) -> CrashArtifact:
+    """A corpus program built (or found in the cache) for a test: a missing tool or a machine that cannot
+    dump cores skips (fails under CI=true); a program that does not build or crash as its manifest says
+    fails the test."""
+    from tests.conftest import require_tool
+
+    try:
+        CorpusCache().check_toolchain(toolchain)
+        try:
+            return build(name, toolchain=toolchain, params=params, timeout=timeout)
+        except CorpusError as exc:
+            _unavailable_or_raise(exc)
+            raise
+    except CorpusUnavailable as exc:
+        require_tool(False, str(exc))
+        raise  # not reached: require_tool skips or fails
 
 
 def main() -> None:

@@ -43,9 +43,10 @@ class DapClient:
         command: list[str] | None = None,
     ) -> None:
         if validate is None:
-            from tests.support.dap_schema import validate_message
+            # The DAP schema for standard messages, go-extensions.json for the custom requests.
+            from tests.support.go_extensions_schema import validate_go_extension
 
-            validate = validate_message
+            validate = validate_go_extension
         self._validate = validate
         full_env = dict(os.environ)
         full_env.update(env or {})

@@ -1,8 +1,9 @@
-"""A small DAP client over TCP, for talking to Delve's own DAP server (`dlv dap`).
+"""A small DAP client over TCP: for Delve's own DAP server (`dlv dap`), and for gocore-dap's TCP mode.
 
-Kept apart from `dap_client.DapClient` on purpose: that client judges the adapter under test (schema,
-increasing seq), while Delve's DAP server is the reference here and breaks rules we hold ourselves to
-(every message it sends has `seq: 0`). This one only frames, records and waits.
+Delve's DAP server is a reference and breaks rules we hold ourselves to (every message it sends has
+`seq: 0`), so by default this client only frames, records and waits. Given `validate` (for gocore-dap's
+TCP mode), it judges what it receives as `dap_client.DapClient` does over stdio: each message against the
+schema, seq increasing, a body that is not JSON a violation; `assert_clean` raises them.
 """
 
 from __future__ import annotations
@@ -27,10 +28,20 @@ _LISTENING_RE = re.compile(r"DAP server listening at: (?P<host>[\w.:\[\]-]+):(?P
 
 
 class TcpDapClient:
-    def __init__(self, host: str, port: int, *, connect_timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        connect_timeout: float = 10.0,
+        validate: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
         self._sock = socket.create_connection((host, port), timeout=connect_timeout)
         self._sock.settimeout(None)
         self._rfile = self._sock.makefile("rb")
+        self._validate = validate
+        self.violations: list[str] = []
+        self._last_seq = 0
         self.timeline: list[dict[str, Any]] = []
         self._queue: queue.Queue[dict[str, Any] | None] = queue.Queue()
         self._pending: list[dict[str, Any]] = []
@@ -52,14 +63,41 @@ class TcpDapClient:
                     if name.strip().lower() == "content-length":
                         length = int(value.strip())
                 if length is None:
+                    if self._validate is not None:
+                        self.violations.append("a header without Content-Length")
                     return
-                message = json.loads(self._rfile.read(length))
+                body = self._rfile.read(length)
+                try:
+                    message = json.loads(body)
+                except ValueError:
+                    if self._validate is not None:
+                        self.violations.append(f"body is not JSON: {body[:200]!r}")
+                    return
+                self._check(message)
                 self.timeline.append(message)
                 self._queue.put(message)
-        except (OSError, ValueError):
+        except OSError:
             return
         finally:
             self._queue.put(None)
+
+    def _check(self, message: dict[str, Any]) -> None:
+        if self._validate is None:
+            return
+        seq = message.get("seq")
+        if not isinstance(seq, int) or seq <= self._last_seq:
+            self.violations.append(f"seq {seq!r} does not increase (after {self._last_seq}): {message}")
+        else:
+            self._last_seq = seq
+        try:
+            self._validate(message)
+        except Exception as exc:
+            self.violations.append(f"schema: {exc}")
+
+    def assert_clean(self) -> None:
+        assert self._validate is not None, "this client was made without a validator"
+        if self.violations:
+            raise AssertionError("\n".join(self.violations))
 
     def send(self, command: str, arguments: Mapping[str, Any] | None = None) -> int:
         self._seq += 1

@@ -45,44 +45,52 @@ def _is_type_checking(node: ast.If) -> bool:
 
 
 @functools.cache
-def imports() -> dict[str, tuple[set[str], set[str]]]:
-    """module -> (modules imported when it is loaded, modules imported anywhere in it)."""
-    out: dict[str, tuple[set[str], set[str]]] = {}
-    for path in sorted(PACKAGE.rglob("*.py")):
+def imports() -> dict[str, tuple[set[str], set[str], set[str]]]:
+    """module -> (modules imported when it is loaded, modules imported anywhere in it at run time, modules
+    imported for type checking only). `from package import module` names the module, not the package."""
+    paths = sorted(PACKAGE.rglob("*.py"))
+    known = {module_name(path) for path in paths}
+    out: dict[str, tuple[set[str], set[str], set[str]]] = {}
+    for path in paths:
         name = module_name(path)
+        is_package = path.name == "__init__.py"
         tree = ast.parse(path.read_text(encoding="utf-8"))
         at_load: set[str] = set()
         anywhere: set[str] = set()
+        typing: set[str] = set()
 
-        def visit(node: ast.AST, loading: bool, *, name: str = name, at_load: set[str] = at_load,
-                  anywhere: set[str] = anywhere) -> None:  # fmt: skip
-            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                targets = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.level:
-                base = name.split(".")[: -node.level + (1 if name.endswith("__init__") else 0) or None]
-                mod = ".".join([*base, node.module] if node.module else base)
-                targets = [mod] + [f"{mod}.{a.name}" for a in node.names]
-            elif isinstance(node, ast.Import):
-                targets = [a.name for a in node.names]
+        def targets_of(node: ast.AST, name: str = name, is_package: bool = is_package) -> list[str]:
+            if isinstance(node, ast.Import):
+                return [a.name for a in node.names]
+            if not isinstance(node, ast.ImportFrom):
+                return []
+            if node.level:
+                base = name.split(".")[: len(name.split(".")) - node.level + (1 if is_package else 0)]
+                module = ".".join([*base, node.module] if node.module else base)
             else:
-                targets = []
-            for target in targets:
+                module = node.module or ""
+            submodules = [f"{module}.{a.name}" for a in node.names if f"{module}.{a.name}" in known]
+            return submodules if len(submodules) == len(node.names) else [module, *submodules]
+
+        def visit(node: ast.AST, loading: bool, checking: bool, *, at_load: set[str] = at_load,
+                  anywhere: set[str] = anywhere, typing: set[str] = typing) -> None:  # fmt: skip
+            for target in targets_of(node):
                 if target.startswith("gocore_dap."):
-                    anywhere.add(target)
-                    if loading:
+                    (typing if checking else anywhere).add(target)
+                    if loading and not checking:
                         at_load.add(target)
             for child in ast.iter_child_nodes(node):
                 child_loading = loading and not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))
                 if isinstance(child, ast.If) and _is_type_checking(child):
                     for sub in child.body:
-                        visit(sub, False)
+                        visit(sub, False, True)
                     for sub in child.orelse:
-                        visit(sub, child_loading)
+                        visit(sub, child_loading, checking)
                     continue
-                visit(child, child_loading)
+                visit(child, child_loading, checking)
 
-        visit(tree, True)
-        out[name] = (at_load, anywhere)
+        visit(tree, True, False)
+        out[name] = (at_load, anywhere, typing)
     return out
 
 
@@ -104,9 +112,9 @@ def test_no_module_imports_a_layer_above_it() -> None:
     graph = imports()
     modules = set(graph)
     wrong: list[str] = []
-    for module, (_, anywhere) in graph.items():
+    for module, (_, anywhere, typing) in graph.items():
         layer = _layer(module)
-        for target in anywhere:
+        for target in anywhere | typing:
             found = _existing(target, modules)
             other = _layer(found) if found is not None else None
             if found is None or other == layer:
@@ -119,10 +127,11 @@ def test_no_module_imports_a_layer_above_it() -> None:
 def test_no_import_circle() -> None:
     graph = imports()
     modules = set(graph)
-    # Lazy imports count: a circle closed inside a function is still a circle for a reader.
+    # Lazy imports count: a circle closed inside a function is still a circle for a reader. A name used only
+    # in an annotation (a back-reference under TYPE_CHECKING) is not an import that runs.
     edges = {
         m: {t for t in (_existing(x, modules) for x in anywhere) if t is not None and t != m}
-        for m, (_, anywhere) in graph.items()
+        for m, (_, anywhere, _typing) in graph.items()
     }
     seen: dict[str, int] = {}
     stack: list[str] = []
@@ -148,8 +157,7 @@ def test_no_import_circle() -> None:
 def test_the_rules_see_the_imports_they_judge() -> None:
     """The checks above are only as good as the import graph: it must see lazy and relative imports."""
     graph = imports()
-    _, session_anywhere = graph["gocore_dap.session.session"]
+    at_load, session_anywhere, _ = graph["gocore_dap.session.session"]
     assert any(t.startswith("gocore_dap.core.open") for t in session_anywhere)  # imported inside launch()
-    at_load, _ = graph["gocore_dap.session.session"]
     assert not any(t.startswith("gocore_dap.core.open") for t in at_load)
     assert any(t.startswith("gocore_dap.server.handlers") for t in graph["gocore_dap.server.connection"][0])
