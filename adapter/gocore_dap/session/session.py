@@ -11,6 +11,7 @@ import asyncio
 import importlib
 import logging
 import threading
+import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +28,8 @@ __all__ = ["CoreSession"]
 log = logging.getLogger(__name__)
 
 EmitFn = Callable[[str, Any], Awaitable[None]]
+# Seconds a launch may take before its steps are shown as progress.
+_QUIET_LAUNCH = 0.5
 # Shows a request's progress: (message, percentage or None).
 ProgressFn = Callable[[str, float | None], Awaitable[None]]
 
@@ -95,10 +98,13 @@ class CoreSession:
             direct=args.direct_reader,
         )
         shown: list[asyncio.Future[None]] = []
+        started = time.monotonic()
 
         def report(fraction: float | None, text: str) -> None:
             log.info("launch: %s", text)
-            if progress is not None:
+            # A launch that is over in a moment shows no progress (a flash of a notification is noise);
+            # a long one (a Delve release being installed, a large core decompressed) shows every step.
+            if progress is not None and (fraction is not None or time.monotonic() - started >= _QUIET_LAUNCH):
                 shown.append(asyncio.ensure_future(progress(text, None if fraction is None else 100 * fraction)))
 
         try:
