@@ -10,7 +10,9 @@ from pathlib import Path
 import gocore_dap
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The command line; with `only`, just that command's options (the DAP server, started by an editor
+    that waits for its first answer, does not build the other commands' options)."""
     parser = argparse.ArgumentParser(
         prog="gocore-dap",
         description="DAP server that opens Go core dumps through Delve and shows the crash.",
@@ -26,6 +28,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--log-file", metavar="FILE", type=Path, help="write the adapter's own log here")
     serve.add_argument("--verbose", action="store_true", help="log every step (with --log-file)")
+    if only == "serve":
+        return parser
 
     report = commands.add_parser(
         "report",
@@ -89,7 +93,8 @@ def _with_default_command(argv: Sequence[str]) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(_with_default_command(sys.argv[1:] if argv is None else argv))
+    words = _with_default_command(sys.argv[1:] if argv is None else argv)
+    args = build_parser("serve" if words[:1] == ["serve"] else None).parse_args(words)
 
     if args.command == "install-delve":
         # Imported here so that `serve` does not pay for what only this command needs.

@@ -24,8 +24,7 @@ NOT_AT_START = (
     "gocore_dap.preflight",
     "gocore_dap.goviews",
     "gocore_dap.sources",
-    "gocore_dap.report.collect",
-    "gocore_dap.report.render",
+    "gocore_dap.report",
     "gocore_dap.lsp",
     "gocore_dap.session.target",
     "numpy",
@@ -44,7 +43,7 @@ PROBE = textwrap.dedent(
     import asyncio, json, sys
     from gocore_dap import cli
 
-    cli.build_parser()  # what every `gocore-dap` start does first
+    cli.build_parser("serve")  # what `gocore-dap` (the DAP server) builds first
     from gocore_dap.server.connection import DapConnection
     from gocore_dap.transport.dap_framing import encode_message
 
