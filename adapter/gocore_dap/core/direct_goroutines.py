@@ -68,13 +68,14 @@ class DirectGoroutines:
     ) -> IndexedTable | None:
         """The whole table from the core, or None when the direct reader cannot read it (`note` says why;
         the caller lists goroutines through Delve instead)."""
-        from gocore_dap.backends.direct import DirectReaderUnsupported, open_index
-
         try:
-            index = await asyncio.to_thread(open_index, self._program, self._core, progress=progress)
-        except DirectReaderUnsupported as exc:
+            # The import too runs in the worker thread: numpy takes a few hundred milliseconds to load, and
+            # the event loop is serving the editor's first requests meanwhile.
+            index = await asyncio.to_thread(_open_index, self._program, self._core, progress)
+        except _unsupported() as exc:
             self.failed = True
-            self.note = f"goroutines listed through Delve: the direct reader cannot read this core ({exc.reason})"
+            reason = getattr(exc, "reason", str(exc))
+            self.note = f"goroutines listed through Delve: the direct reader cannot read this core ({reason})"
             log.info("%s", self.note)
             return None
         self._index = index
@@ -181,6 +182,18 @@ class DirectGoroutines:
             stacks.assign(row, frames)
         parents = {int(g): int(p) for g, p in zip(index.goids.tolist(), index.parent_goids.tolist(), strict=True) if p}
         return IndexedTable(table, stacks, parents)
+
+
+def _open_index(program: Path, core: Path, progress: Progress | None) -> GoroutineIndex:
+    from gocore_dap.backends.direct import open_index
+
+    return open_index(program, core, progress=progress)
+
+
+def _unsupported() -> type[Exception]:
+    from gocore_dap.backends.direct import DirectReaderUnsupported
+
+    return DirectReaderUnsupported
 
 
 def _user_frame(frames: Sequence[LocationTuple]) -> LocationTuple | None:

@@ -114,6 +114,7 @@ class CoreSession:
             raise
         finally:
             await asyncio.gather(*shown, return_exceptions=True)
+        log.info("core open after %.0f ms", 1000 * (time.monotonic() - started))
         try:
             self._target = Target(core, args, self.client, self._emit, self._important)
             for warning in core.warnings:
@@ -145,8 +146,7 @@ class CoreSession:
                 preserve_focus_hint=False,
             ),
         )
-        # The crash is on screen: read every goroutine now, for the views that ask next.
-        target.core.goroutines.start_loading()
+        log.info("stopped on thread %s", target.crash_thread_id)
 
     async def terminate(self) -> None:
         await self.close()

@@ -57,6 +57,9 @@ class Target:
     def crash_thread_id(self) -> int:
         return self.threads.crash_thread_id
 
+    async def start_reading_goroutines(self) -> None:
+        self.core.goroutines.start_loading()
+
     async def close(self) -> None:
         await self.paths.close()
         await self.core.close()

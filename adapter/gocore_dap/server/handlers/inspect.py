@@ -19,7 +19,12 @@ async def threads(session: CoreSession, args: object, ctx: RequestContext) -> m.
 async def stack_trace(
     session: CoreSession, args: m.StackTraceArguments, ctx: RequestContext
 ) -> m.StackTraceResponseBody:
-    frames, total = await session.target().frames.stack_trace(args.thread_id, args.start_frame or 0, args.levels or 0)
+    target = session.target()
+    frames, total = await target.frames.stack_trace(args.thread_id, args.start_frame or 0, args.levels or 0)
+    if args.thread_id == target.crash_thread_id:
+        # The crash line is on its way to the editor: now read every goroutine (in a worker thread), for
+        # the views that ask next; started earlier it would compete with this answer for the interpreter.
+        ctx.then(target.start_reading_goroutines)
     return m.StackTraceResponseBody(stack_frames=frames, total_frames=total)
 
 
