@@ -333,7 +333,14 @@ def test_crash_summary(session: DapClient, many: Core) -> None:
     )
     assert body["build"]["mainModule"]["path"] == module
     assert body["build"]["settings"]["GOARCH"] and body["build"]["trimpath"] is False
+    # The card's build facts, named: the target the program was built for, and whether with cgo.
+    assert (body["build"]["goos"], body["build"]["goarch"], body["build"]["cgo"]) == ("linux", "amd64", False)
     assert body["program"].endswith("binary") and body["core"].endswith("core")
+    # The Delve release the adapter picked for the program's Go version, by itself.
+    from gocore_dap.backends.delve.releases import pick_release
+
+    assert body["delve"] == pick_release(many.artifact.go_version).release.version
+    assert body["warnings"] == [] and "debugInfo" not in body
 
 
 # --- labels and a crash without a goroutine -------------------------------------------------------------------

@@ -38,6 +38,7 @@ class LoadedCore:
         goroutines: GoroutineModel,
         warnings: tuple[str, ...],
         delve_release: str | None = None,
+        delve_path: Path | None = None,
         temp_dirs: tuple[Path, ...] = (),
         fetch_sources: bool = False,
     ) -> None:
@@ -61,6 +62,7 @@ class LoadedCore:
         self.fetch_sources = fetch_sources
         # The table's Delve release in use (None for a dlv the user chose whose version is not in it).
         self.delve_release = delve_release
+        self.delve_path = delve_path
         self._temp_dirs = temp_dirs
         self._closed = False
 
@@ -83,6 +85,9 @@ class LoadedCore:
             build=info,
             program=str(self.program),
             core=str(self.core),
+            delve=self.delve_release or f"dlv at {self.delve_path}",
+            debug_info=self.preflight.debug_info.describe() if self.preflight.debug_info is not None else None,
+            warnings=self.warnings,
         )
 
     async def close(self) -> None:

@@ -182,7 +182,8 @@ async def _load(
                 progress=say,
             ),
             warnings=tuple(warnings),
-            delve_release=launch.release.version if launch.release is not None else None,
+            delve_release=launch.release.version if launch.release is not None and not launch.explicit else None,
+            delve_path=launch.dlv,
             temp_dirs=tuple(temp_dirs),
             fetch_sources=options.fetch_sources,
         )

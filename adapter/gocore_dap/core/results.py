@@ -65,3 +65,10 @@ class CrashSummary:
     build: BuildInfo
     program: str
     core: str
+    # The Delve release that read the core ("v1.27.2"), or the dlv the user chose.
+    delve: str = ""
+    # Where the DWARF of a stripped program came from (None when the program has its own).
+    debug_info: str | None = None
+    # What the user should know before trusting what is shown (a truncated core, a Delve newer or older
+    # than the program's Go, ...): the core's warnings.
+    warnings: tuple[str, ...] = ()

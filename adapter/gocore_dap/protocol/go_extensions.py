@@ -92,6 +92,12 @@ def encode_build_info(info: BuildInfo) -> dict[str, Any]:
         "trimpath": info.trimpath,
         "settings": dict(info.settings),
     }
+    # The target and cgo, named for a crash card (also among the settings, as the toolchain wrote them).
+    for key, setting in (("goos", "GOOS"), ("goarch", "GOARCH")):
+        if info.settings.get(setting):
+            body[key] = info.settings[setting]
+    if "CGO_ENABLED" in info.settings:
+        body["cgo"] = info.settings["CGO_ENABLED"] == "1"
     if info.vcs_revision is not None:
         body["vcsRevision"] = info.vcs_revision
     if info.vcs_time is not None:
@@ -115,7 +121,11 @@ def encode_crash_summary(summary: CrashSummary) -> dict[str, Any]:
         "build": encode_build_info(summary.build),
         "program": summary.program,
         "core": summary.core,
+        "delve": summary.delve,
+        "warnings": list(summary.warnings),
     }
+    if summary.debug_info is not None:
+        body["debugInfo"] = summary.debug_info
     if summary.signal is not None:
         s = summary.signal
         body["signal"] = {"name": s.name, "number": s.number, "code": s.code, "addr": s.addr, "pc": s.pc}

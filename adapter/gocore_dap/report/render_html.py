@@ -135,6 +135,7 @@ def render_html(report: Report) -> str:
     facts += [
         ("Go", crash.get("goVersion", "")),
         ("Module", _build_line(crash.get("build") or {})),
+        ("Delve", crash.get("delve", "")),
         ("Goroutines", f"{crash.get('goroutineCount', 0):,}"),
         ("Program", report.program),
         ("Core", report.core),

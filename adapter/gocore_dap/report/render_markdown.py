@@ -47,6 +47,7 @@ def render_markdown(report: Report) -> str:
     rows += [
         ("Go", str(crash.get("goVersion", ""))),
         ("Module", _build_line(crash.get("build") or {})),
+        ("Delve", str(crash.get("delve", ""))),
         ("Goroutines", f"{crash.get('goroutineCount', 0):,}"),
         ("Program", report.program),
         ("Core", report.core),

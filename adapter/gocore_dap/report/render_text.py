@@ -83,6 +83,10 @@ def _build_line(build: Mapping[str, Any]) -> str:
         text += f", {build['vcsTime']}"
     if build.get("trimpath"):
         text += ", -trimpath"
+    if build.get("goos") and build.get("goarch"):
+        text += f", {build['goos']}/{build['goarch']}"
+    if build.get("cgo"):
+        text += ", cgo"
     return text
 
 
@@ -108,6 +112,7 @@ def render_text(report: Report, *, color: bool = False) -> str:
     rows += [
         ("go", str(crash.get("goVersion", ""))),
         ("module", _build_line(crash.get("build") or {})),
+        ("delve", str(crash.get("delve", ""))),
         ("goroutines", f"{crash.get('goroutineCount', 0):,}"),
         ("program", report.program),
         ("core", report.core),
