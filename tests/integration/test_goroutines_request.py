@@ -467,7 +467,7 @@ def test_reveal_a_goroutine_beyond_the_thread_list(many: Core, dlv_path: Any) ->
         outside = next(gid for gid in sorted(many.goroutines) if gid not in listed)
         answer = client.ok("revealGoroutine", {"goroutineId": outside})
         assert answer == {"threadId": outside, "added": True}
-        event = client.wait_for(lambda m: m.get("event") == "thread", 10)
+        event = client.wait_for(lambda m: m.get("event") == "thread" and m["body"]["threadId"] == outside, 10)
         assert event["body"] == {"reason": "started", "threadId": outside}
         threads = {t["id"]: t["name"] for t in client.ok("threads")["threads"]}
         assert outside in threads and threads[outside].startswith(f"goroutine {outside} [")
@@ -476,6 +476,26 @@ def test_reveal_a_goroutine_beyond_the_thread_list(many: Core, dlv_path: Any) ->
         assert client.ok("revealGoroutine", {"goroutineId": outside})["added"] is False
         missing = client.request("revealGoroutine", {"goroutineId": 2_000_000_000})
         assert not missing["success"] and missing["body"]["error"]["id"] == 4001
+        client.assert_clean()
+    finally:
+        client.close()
+
+
+def test_a_big_core_shows_the_crash_thread_first_then_the_rest(many: Core, dlv_path: Any) -> None:
+    """On a core with thousands of goroutines the first thread list is the crash's thread alone (the editor
+    opens the crash line without waiting for every goroutine); once every goroutine is read, a thread event
+    makes the editor ask again and the list holds the user goroutines, up to maxThreads."""
+    client = _client(many, maxThreads=50)
+    try:
+        first = client.ok("threads")["threads"]
+        assert [t["id"] for t in first] == [many.crashing_id]
+        client.wait_for(lambda m: m.get("event") == "thread", 60)
+        later = client.ok("threads")["threads"]
+        assert later[0]["id"] == many.crashing_id and len(later) == 51
+        states = {gid: g.state for gid, g in many.goroutines.items()}
+        for thread in later[1:]:
+            # Named as the runtime's header names it: `goroutine N [state] function`.
+            assert thread["name"].startswith(f"goroutine {thread['id']} [{states[thread['id']]}"), thread
         client.assert_clean()
     finally:
         client.close()

@@ -23,7 +23,7 @@ import asyncio
 import contextlib
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import attrs
@@ -163,6 +163,7 @@ class GoroutineModel:
         self._source = source
         self._direct = direct
         self._namer = namer
+        self._on_loaded: list[Callable[[], Awaitable[None]]] = []
         # Every goroutine's stack is known (the direct index): every answer is exact.
         self._all_stacks = False
         self._parents: dict[int, int] | None = None
@@ -254,6 +255,13 @@ class GoroutineModel:
         self._load_task = task
 
     async def _load(self) -> GoroutineTable:
+        table = await self._read_table()
+        callbacks, self._on_loaded = self._on_loaded, []
+        for callback in callbacks:
+            asyncio.ensure_future(callback()).add_done_callback(_quiet)
+        return table
+
+    async def _read_table(self) -> GoroutineTable:
         if self._direct is not None and not self._direct.failed:
             indexed = await self._direct.load(self._wait_reasons, self._progress, self._cut_crasher)
             if indexed is not None:
@@ -285,6 +293,32 @@ class GoroutineModel:
         if self._count is None:
             self._count = len(self._table) if self._table is not None else await self._source.count()
         return self._count
+
+    async def is_small(self) -> bool:
+        """Whether the core has few goroutines (Delve lists them in a moment): one Eval, read once."""
+        if self._table is not None:
+            return len(self._table) < self._fast_threshold
+        if self._allglen is None:
+            self._allglen = await self._source.allgs_length()
+        return self._allglen < self._fast_threshold
+
+    def when_loaded(self, callback: Callable[[], Awaitable[None]]) -> None:
+        """Run `callback` (on the event loop) once every goroutine is read; at once if they are."""
+        if self._table is not None:
+            asyncio.ensure_future(callback()).add_done_callback(_quiet)
+            return
+        self._on_loaded.append(callback)
+
+    async def first_goroutines(self, limit: int) -> tuple[list[GoGoroutine], bool]:
+        """Up to `limit` goroutines for a thread list (the read listing): all of them when they fit, else
+        the first `limit` that are not the runtime's own; and whether there are more."""
+        table = await self.ensure_table()
+        rows: Sequence[int] = range(len(table))
+        more = len(table) > limit
+        if more:
+            rows = [r for r in rows if not table.is_system(r)][:limit]
+        context = RecordContext(self.crashing_id, await self._now(table.max_wait_since))
+        return await self._records(table, rows, context), more
 
     async def goroutine(self, goroutine_id: int) -> GoGoroutine | None:
         """One goroutine's record (None if the core has no such live goroutine)."""

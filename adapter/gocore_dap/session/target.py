@@ -48,6 +48,7 @@ class Target:
             hide_system=launch.hide_system_goroutines,
             depth=self.depth,
             output=important,
+            thread_event=lambda thread_id: emit("thread", m.ThreadEventBody(reason="started", thread_id=thread_id)),
         )
         self.frames = Frames(core, self.paths, self.depth)
         self.variables = VariableTree(core, self.frames, show_registers=launch.show_registers)

@@ -16,7 +16,7 @@ from gocore_dap.core.stacks import StackOwner
 from gocore_dap.errors import ErrorId, GocoreError
 from gocore_dap.goviews import presentation
 from gocore_dap.goviews.frames import first_user_frame_index
-from gocore_dap.goviews.goroutine_info import wait_minutes
+from gocore_dap.goviews.goroutine_info import GoGoroutine, wait_minutes
 from gocore_dap.goviews.wait_reasons import WaitReasonTable, goroutine_state
 
 __all__ = ["DEFAULT_MAX_THREADS", "ThreadEntry", "ThreadList", "goroutine_entry", "owner_of"]
@@ -60,13 +60,26 @@ def goroutine_entry(
 
 
 class ThreadList:
-    def __init__(self, core: LoadedCore, *, limit: int, hide_system: bool, depth: int, output: Output) -> None:
+    def __init__(
+        self,
+        core: LoadedCore,
+        *,
+        limit: int,
+        hide_system: bool,
+        depth: int,
+        output: Output,
+        thread_event: Callable[[int], Awaitable[None]],
+    ) -> None:
         self._core = core
         self._limit = limit
         self._hide_system = hide_system
         self._depth = depth
         self._output = output
+        self._thread_event = thread_event
         self._said_cap = False
+        self._refresh_asked = False
+        # The threads of the last answer: a goroutine among them needs no revealing.
+        self._listed: set[int] = set()
         # Goroutines beyond the list's limit that the user asked to see (the Goroutines view's "reveal").
         self._revealed: dict[int, ThreadEntry] = {}
 
@@ -77,8 +90,45 @@ class ThreadList:
         return crash.crashing_goroutine_id or presentation.os_thread_dap_id(crash.crashing_thread_id)
 
     async def entries(self) -> list[ThreadEntry]:
-        core, crash = self._core, self._core.crash
+        core = self._core
+        model = core.goroutines
         entries = [await self._crash_entry()]
+        if model.table is not None:
+            records, more = await model.first_goroutines(self._limit)
+            entries.extend(self._record_entry(r) for r in records if self._shown(r))
+        elif await model.is_small():
+            more = await self._from_delve(entries)
+        else:
+            # Many goroutines: the crash's thread now, so that the editor opens the crash line at once; the
+            # others once every goroutine is read from the core (a thread event makes the editor ask again).
+            more = False
+            if not self._refresh_asked:
+                self._refresh_asked = True
+                model.start_loading()
+                model.when_loaded(self._refresh)
+        await self._say_cap(more, len(entries))
+        listed = {e.dap_id for e in entries}
+        entries.extend(e for gid, e in self._revealed.items() if gid not in listed)
+        self._listed = {e.dap_id for e in entries}
+        return entries
+
+    def _shown(self, record: GoGoroutine) -> bool:
+        if record.id == self._core.crash.crashing_goroutine_id:
+            return False
+        return not (self._hide_system and record.system)
+
+    def _record_entry(self, record: GoGoroutine) -> ThreadEntry:
+        state = record.state + (f", {record.wait_minutes} minutes" if record.wait_minutes else "")
+        name = presentation.goroutine_thread_name(record.id, state, record.user_location.function)
+        return ThreadEntry(dap_id=record.id, name=name, goroutine_id=record.id, lwp=None)
+
+    async def _refresh(self) -> None:
+        crashing = self._core.crash.crashing_goroutine_id
+        await self._thread_event(crashing if crashing is not None else self.crash_thread_id)
+
+    async def _from_delve(self, entries: list[ThreadEntry]) -> bool:
+        """The first goroutines from Delve's listing (a small core: one quick call); whether there are more."""
+        core, crash = self._core, self._core.crash
         goroutines, more = await core.stacks.first_goroutines(self._limit)
         # The crash time is read only when some goroutine has a wait start to measure from.
         now_ns = await core.goroutines.crash_time_ns() if any(g.wait_since > 0 for g in goroutines) else None
@@ -88,17 +138,17 @@ class ThreadList:
             if self._hide_system and presentation.is_system_goroutine(g.start_loc.function_name if g.start_loc else ""):
                 continue
             entries.append(goroutine_entry(g, core.wait_reasons, crashed=False, now_ns=now_ns))
+        return more
+
+    async def _say_cap(self, more: bool, listed: int) -> None:
         if more and not self._said_cap:
             self._said_cap = True
             await self._output(
                 f"gocore-dap: this core has more than {self._limit} goroutines. The thread list shows the crashing "
-                f"one and the first {len(entries) - 1} user goroutines; the Goroutines view (the 'goroutines' "
+                f"one and the first {listed - 1} user goroutines; the Goroutines view (the 'goroutines' "
                 "request) lists, filters and groups all of them, and every goroutine's stack can still be read. "
                 "Raise the launch attribute 'maxThreads' to list more here.\n"
             )
-        listed = {e.dap_id for e in entries}
-        entries.extend(e for gid, e in self._revealed.items() if gid not in listed)
-        return entries
 
     async def reveal(self, goroutine_id: int) -> bool:
         """Make a goroutine one of the threads (the editor then shows its stack in the Call Stack);
@@ -108,8 +158,7 @@ class ThreadList:
         record = await self._core.goroutines.goroutine(goroutine_id)
         if record is None:
             raise GocoreError(ErrorId.UNKNOWN_THREAD, id=goroutine_id)
-        goroutines, _ = await self._core.stacks.first_goroutines(self._limit)
-        if any(g.id == goroutine_id for g in goroutines):
+        if goroutine_id in self._listed:
             return False
         name = presentation.goroutine_thread_name(goroutine_id, record.state, record.user_location.function)
         self._revealed[goroutine_id] = ThreadEntry(dap_id=goroutine_id, name=name, goroutine_id=goroutine_id, lwp=None)
