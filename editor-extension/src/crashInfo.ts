@@ -8,6 +8,10 @@ export interface CrashHeadline {
   /** Markdown with the details that fit a hover. */
   details: string;
   goroutineId?: number;
+  /** The goroutine the editor opens when no goroutine crashed (a deadlock, an external signal). */
+  landingGoroutineId?: number;
+  /** No goroutine crashed: the user goroutines with a frame of the program's own, most telling first. */
+  asleepOrder?: number[];
   /** Where it came from: the adapter's crashSummary, or only the stopped event. */
   source: "crashSummary" | "stoppedEvent";
 }
@@ -51,6 +55,11 @@ export function fromCrashSummary(body: CrashSummaryBody): CrashHeadline {
   } else if (body.crashingThreadId) {
     lines.push(`Crashed on thread ${body.crashingThreadId} (no goroutine)`);
   }
+  if (body.landing) {
+    const at = body.landing.location;
+    const where = `${escapeMarkdown(at.function)} (${escapeMarkdown(baseName(at.file))}:${at.line})`;
+    lines.push(body.landing.asleep ? `Most telling asleep goroutine: ${body.landing.goroutineId}, at ${where}` : `In your code at ${where}`);
+  }
   const facts: string[] = [];
   if (body.goroutineCount !== undefined) {
     facts.push(`${body.goroutineCount.toLocaleString("en-US")} goroutines`);
@@ -72,7 +81,27 @@ export function fromCrashSummary(body: CrashSummaryBody): CrashHeadline {
   if (body.crashingGoroutineId) {
     out.goroutineId = body.crashingGoroutineId;
   }
+  if (body.landing?.asleep) {
+    out.landingGoroutineId = body.landing.goroutineId;
+  }
+  if (body.asleepOrder) {
+    out.asleepOrder = body.asleepOrder;
+  }
   return out;
+}
+
+function baseName(file: string): string {
+  return file.slice(Math.max(file.lastIndexOf("/"), file.lastIndexOf("\\")) + 1);
+}
+
+/** The runtime's crash line in a stopped event's text (`panic: ...`, `fatal error: ...`, `SIGSEGV: ...`). */
+function headlineOf(text: string | undefined): string | undefined {
+  for (const line of (text ?? "").split("\n")) {
+    if (/^(panic: |fatal error: |SIG[A-Z0-9]+: )/.test(line)) {
+      return line;
+    }
+  }
+  return undefined;
 }
 
 export interface StoppedEventBody {
@@ -80,16 +109,21 @@ export interface StoppedEventBody {
   description?: string;
   text?: string;
   threadId?: number;
+  allThreadsStopped?: boolean;
+  preserveFocusHint?: boolean;
 }
 
-/** The fallback when the adapter has no crashSummary: the stopped event's description is the headline. */
+/**
+ * The fallback when the adapter has no crashSummary: the runtime's crash line in the stopped event's text (the
+ * description is a short badge, `panic` or `SIGSEGV`, for the thread's row), else the description.
+ */
 export function fromStoppedEvent(body: StoppedEventBody): CrashHeadline | undefined {
-  const headline = body.description || body.text;
+  const headline = headlineOf(body.text) || body.description || body.text;
   if (!headline) {
     return undefined;
   }
   const colon = headline.indexOf(":");
-  const kind = colon > 0 ? headline.slice(0, colon) : body.reason ?? "unknown";
+  const kind = /^SIG[A-Z0-9]+(:|$)/.test(headline) ? "signal" : colon > 0 ? headline.slice(0, colon) : body.reason ?? "unknown";
   const out: CrashHeadline = {
     headline,
     kind,

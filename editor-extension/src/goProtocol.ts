@@ -12,7 +12,10 @@ export interface GoGoroutine {
   state: string;
   waitReason?: string;
   waitMinutes?: number;
+  /** The innermost frame of the program's own code (function, file and line of that one frame). */
   userLocation: GoLocation;
+  /** The library function userLocation waits in, as the runtime prints it (`sync.(*Mutex).Lock`). */
+  waitingIn?: string;
   currentLocation: GoLocation;
   creationLocation?: GoLocation;
   parentId?: number;
@@ -82,6 +85,14 @@ export interface PanicChainEntry {
   goexit: boolean;
 }
 
+/** Where the editor opens for a crash (crashSummary `landing`). */
+export interface GoLanding {
+  goroutineId: number;
+  location: GoLocation;
+  /** Picked among the asleep goroutines: no goroutine crashed (a deadlock, an external signal). */
+  asleep: boolean;
+}
+
 export interface CrashSummaryBody {
   kind: CrashKind;
   headline: string;
@@ -102,6 +113,9 @@ export interface CrashSummaryBody {
   };
   program?: string;
   core?: string;
+  landing?: GoLanding;
+  /** No goroutine crashed: the user goroutines with a frame of the program's own code, most telling first. */
+  asleepOrder?: number[];
 }
 
 /** The launch configuration of a `go-core` session (what the adapter accepts). */
@@ -123,6 +137,7 @@ export interface GoCoreLaunchConfig {
   showRegisters?: boolean;
   maxThreads?: number;
   dlvTimeout?: number;
+  yourCode?: "mainModule" | "modules" | "nonRuntime";
   [key: string]: unknown;
 }
 

@@ -99,7 +99,7 @@ export type TreeNode = GroupNode | GoroutineNode | StackNode | FrameNode | LoadM
 
 export const GROUPINGS: ReadonlyArray<{ groupBy: GroupBy | "label"; title: string; detail: string }> = [
   { groupBy: "stack", title: "Stack", detail: "goroutines with identical stacks (like pprof's goroutine?debug=1)" },
-  { groupBy: "location", title: "Location", detail: "the same first user frame" },
+  { groupBy: "location", title: "Location", detail: "the same line of your code (the innermost frame of the program's own)" },
   { groupBy: "waitReason", title: "Wait reason", detail: "chan receive, select, IO wait, sync.Mutex.Lock, ..." },
   { groupBy: "creator", title: "Creator", detail: "the function whose go statement started them" },
   { groupBy: "startFunction", title: "Start function", detail: "the function each goroutine started in" },
@@ -244,9 +244,14 @@ function locationLine(loc: GoLocation): string {
   return `${code(loc.function)} ${code(`${loc.file}:${loc.line}`)}`;
 }
 
+/** "in sync.(*Mutex).Lock": the library call a goroutine waits in, below its place in the program's code. */
+export function waitingInText(g: GoGoroutine): string {
+  return g.waitingIn ? `in ${g.waitingIn}` : "";
+}
+
 export function goroutineTooltip(g: GoGoroutine): string {
   const lines = [`**goroutine ${g.id}** [${waitText(g)}]${g.crashed ? " — **crashed**" : ""}${g.system ? " (runtime)" : ""}`, ""];
-  lines.push(`- at ${locationLine(g.userLocation)}`);
+  lines.push(`- at ${locationLine(g.userLocation)}${g.waitingIn ? ` · in ${code(g.waitingIn)}` : ""}`);
   if (g.currentLocation && (g.currentLocation.function !== g.userLocation.function || g.currentLocation.line !== g.userLocation.line)) {
     lines.push(`- in ${locationLine(g.currentLocation)}`);
   }
@@ -310,6 +315,8 @@ export class GoroutineTreeModel {
   totalUnfiltered = 0;
   approximate = false;
   crashing: GoGoroutine | null = null;
+  /** The goroutine the editor opens when no goroutine crashed: its group is expanded like the crasher's. */
+  landingGoroutineId: number | undefined;
 
   constructor(options: ModelOptions) {
     this.groupBy = options.groupBy;
@@ -549,6 +556,28 @@ export class GoroutineTreeModel {
     return this.rootItems.find((n) => (n.kind === "group" && n.group.containsCrashing) || (n.kind === "goroutine" && n.goroutine.crashed));
   }
 
+  private holdsLanding(node: TreeNode): boolean {
+    const id = this.landingGoroutineId;
+    if (id === undefined) {
+      return false;
+    }
+    if (node.kind === "group") {
+      return node.group.representative?.id === id || node.group.memberIds.includes(id);
+    }
+    return node.kind === "goroutine" && node.goroutine.id === id;
+  }
+
+  /**
+   * No goroutine crashed: the node to open, the group (or goroutine) of the asleep goroutine the editor opened;
+   * the adapter lists the asleep user goroutines first, so without a known one, the first of the program's.
+   */
+  landingNode(): TreeNode | undefined {
+    if (this.crashing) {
+      return undefined;
+    }
+    return this.rootItems.find((n) => this.holdsLanding(n)) ?? this.rootItems.find((n) => n.kind === "group" || n.kind === "goroutine");
+  }
+
   /** The view's description: "312 goroutines · by stack (17 groups)". */
   summary(): string {
     if (!this.loaded) {
@@ -582,13 +611,14 @@ export class GoroutineTreeModel {
         if (crashed) {
           parts.unshift("crashed");
         }
+        const landing = !crashed && !node.parent && this.holdsLanding(node);
         return {
           label,
           highlight: crashed,
           description: parts.filter(Boolean).join(" · "),
           tooltip: groupTooltip(g, this.groupBy),
           icon: stateIcon(dominantState(g), crashed),
-          collapsible: crashed ? "expanded" : "collapsed",
+          collapsible: crashed || landing ? "expanded" : "collapsed",
           contextValue: crashed ? "goCore.group.crashing" : "goCore.group",
         };
       }
@@ -599,6 +629,8 @@ export class GoroutineTreeModel {
         const parts = [waitText(g)];
         if (!inGroup || this.groupBy === "waitReason" || this.groupBy === "creator" || this.groupBy.startsWith("label:")) {
           parts.push(shortLocation(g.userLocation));
+          // The group label of a stack or location group already says what it waits in.
+          parts.push(waitingInText(g));
         }
         const labels = Object.entries(g.labels ?? {});
         if (labels.length > 0) {

@@ -102,6 +102,7 @@ export class GoroutinesView implements vscode.TreeDataProvider<TreeNode>, vscode
   private onSessionChange(_changed: SessionInfo | undefined): void {
     const current = this.sessions.current();
     this.info = current;
+    this.model.landingGoroutineId = current?.landingThreadId ?? current?.crash?.landingGoroutineId;
     // What the tree shows: this session at this stop. Anything else means reloading.
     const key = current?.stopped ? `${current.session.id}#${current.stops}` : current ? `${current.session.id}#-` : undefined;
     if (key !== this.shownKey) {
@@ -149,7 +150,9 @@ export class GoroutinesView implements vscode.TreeDataProvider<TreeNode>, vscode
       return;
     }
     await this.ensureRoot();
-    const node = this.model.crashingNode();
+    // No goroutine crashed (a deadlock, an external signal): the asleep goroutines the adapter lists first,
+    // the one the editor opened among them.
+    const node = this.model.crashingNode() ?? this.model.landingNode();
     if (node && this.info === info) {
       try {
         // Opens the view (collapsed at the bottom of Run and Debug by default) without taking the focus.

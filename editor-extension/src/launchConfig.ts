@@ -38,9 +38,12 @@ export type Severity = "error" | "warning";
 
 export interface Problem {
   severity: Severity;
-  field: MissingField | "substitutePath" | "stackTraceDepth" | "maxThreads" | "dlvTimeout" | "dlvPath";
+  field: MissingField | "substitutePath" | "stackTraceDepth" | "maxThreads" | "dlvTimeout" | "dlvPath" | "yourCode";
   message: string;
 }
+
+/** The values of the `yourCode` launch attribute (the adapter's goviews.code_scope.YourCode). */
+export const YOUR_CODE = ["modules", "mainModule", "nonRuntime"] as const;
 
 /** Checks of the shape of the values, before the files are looked at. */
 export function checkShape(config: GoCoreLaunchConfig): Problem[] {
@@ -50,6 +53,14 @@ export function checkShape(config: GoCoreLaunchConfig): Problem[] {
     if (value !== undefined && (typeof value !== "number" || !(value > 0))) {
       problems.push({ severity: "error", field: key, message: `"${key}" must be a number greater than 0, not ${JSON.stringify(value)}.` });
     }
+  }
+  const yourCode = config.yourCode as unknown;
+  if (yourCode !== undefined && !(YOUR_CODE as readonly unknown[]).includes(yourCode)) {
+    problems.push({
+      severity: "error",
+      field: "yourCode",
+      message: `"yourCode" must be one of ${YOUR_CODE.map((v) => `"${v}"`).join(", ")}, not ${JSON.stringify(yourCode)}.`,
+    });
   }
   const rules = config.substitutePath;
   if (rules !== undefined) {

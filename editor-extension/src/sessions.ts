@@ -15,6 +15,11 @@ export interface SessionInfo {
   proxy?: AdapterProcessProxy;
   capabilities: Record<string, unknown>;
   stopped?: StoppedEventBody;
+  /**
+   * When no goroutine crashed (a deadlock, an external signal), the adapter follows the stop on the runtime's
+   * thread with a second one on the most telling asleep goroutine, which the editor opens: its thread id.
+   */
+  landingThreadId?: number;
   /** How many (real) stopped events the session had: the views reload when it changes. */
   stops: number;
   crash?: CrashHeadline;
@@ -144,6 +149,12 @@ export class GoCoreSessions implements vscode.Disposable, vscode.DebugAdapterTra
       return;
     }
     const body = event.body as StoppedEventBody;
+    if (info.stopped && body.allThreadsStopped === false && body.reason === info.stopped.reason) {
+      // The adapter's second stop of the same crash, on the goroutine the editor opens: not a new stop.
+      info.landingThreadId = body.threadId;
+      this.changed.fire(info);
+      return;
+    }
     info.stopped = body;
     info.stops++;
     info.crash = fromStoppedEvent(body);

@@ -4,7 +4,9 @@ The tools come from `editor-extension/scripts/setup-e2e.sh` (Debian chromium, np
 playwright-core into editor-extension/e2e/node_modules); this test does not install anything. The
 scenarios themselves are in editor-extension/e2e/vscode.e2e.test.mjs (node's test runner); this wrapper
 builds what they need: the extension's .vsix (packaged offline by vsce, then installed into code-server),
-a real corpus core, and the expected first user frame. Screenshots go to test-artifacts/e2e/.
+real corpus cores, and where the editor must land on each: the manifest's `expect.landing`, written from
+the program's source (classic: a panic in a worker; deadlock: no goroutine crashed, main.main's line;
+cgo_c_library: the faulting line of C code). Screenshots go to test-artifacts/e2e/.
 
 `test_readme_screenshot` (only with GOCORE_UPDATE_README_SHOT=1) writes docs/images/goroutines-view.png from
 the corpus program many_goroutines.
@@ -12,10 +14,12 @@ the corpus program many_goroutines.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -30,6 +34,7 @@ from tests.extension.support import (
     run_node_tests,
     unavailable,
 )
+from tests.support.expected_locations import expected_landing
 
 E2E = EXTENSION / "e2e"
 CODE_SERVER = E2E / "node_modules" / ".bin" / "code-server"
@@ -37,7 +42,10 @@ ARTIFACTS = REPO / "test-artifacts" / "e2e"
 README_SHOT = REPO / "docs" / "images" / "goroutines-view.png"
 # vscode.e2e.test.mjs runs either its scenarios or the README picture (GOCORE_E2E_README_SHOT); the other
 # part skips by design. The counts make a scenario that stops running fail the wrapper.
-SCENARIOS = 3
+# Cores where the test checks where the editor lands (one F5 each).
+LANDING_CASES = ("deadlock", "cgo_c_library")
+# The node tests that must run: F5, Open Core Dump, the Explorer menu, and one per landing case.
+SCENARIOS = 3 + len(LANDING_CASES)
 README_PICTURE = "README picture"
 SCENARIO_NAMES = frozenset(
     {
@@ -83,35 +91,58 @@ def _package_vsix(dest: Path) -> Path:
     return vsix
 
 
-def _line_of(source: Path, needle: str) -> int:
-    for number, line in enumerate(source.read_text().splitlines(), start=1):
-        if needle in line:
-            return number
-    raise AssertionError(f"{needle!r} not in {source}")
+def _badge(headline: str) -> str:
+    """The stopped event's description for a crash headline: `panic`, `fatal error` or the signal's name."""
+    for kind in ("panic", "fatal error"):
+        if headline.startswith(f"{kind}: "):
+            return kind
+    return headline.split(":", 1)[0]
+
+
+def _landing_case(name: str) -> dict[str, Any]:
+    core = corpus_core(name)
+    landing = expected_landing(name)
+    assert core.headline, f"{name}: no expect.message_first_line"
+    return {
+        "name": name,
+        "program": str(core.program),
+        "core": str(core.core),
+        "source": str(core.source_dir / landing.file),
+        "line": landing.line,
+        "function": landing.function,
+        "headline": core.headline,
+        "message": core.headline,
+        "badge": _badge(core.headline),
+        "asleep": name == "deadlock",
+    }
 
 
 @pytest.mark.integration
+@pytest.mark.timeout(1200)
 def test_vscode_end_to_end(tmp_path: Path) -> None:
     _tools()
     build_extension()
     core = corpus_core("classic")
     gocore_dap = adapter()
     vsix = _package_vsix(tmp_path)
-    source = core.source_dir / "main.go"
+    # classic: the worker goroutine panics in main.worker at `panic(err)`.
+    landing = expected_landing("classic")
     env = {
         "GOCORE_E2E_PROGRAM": str(core.program),
         "GOCORE_E2E_CORE": str(core.core),
         "GOCORE_E2E_VSIX": str(vsix),
         "GOCORE_DAP_PATH": str(gocore_dap),
-        "GOCORE_E2E_SOURCE": str(source),
-        # classic: the worker goroutine panics in main.worker at `panic(err)`.
-        "GOCORE_E2E_LINE": str(_line_of(source, "panic(err)")),
-        "GOCORE_E2E_FUNCTION": "main.worker",
+        "GOCORE_E2E_SOURCE": str(core.source_dir / landing.file),
+        "GOCORE_E2E_LINE": str(landing.line),
+        "GOCORE_E2E_FUNCTION": landing.function,
         "GOCORE_E2E_ARTIFACTS": str(ARTIFACTS),
+        "GOCORE_E2E_CASES": json.dumps([_landing_case(name) for name in LANDING_CASES]),
     }
     if core.headline:
         env["GOCORE_E2E_HEADLINE"] = core.headline
-    result = run_node_tests([E2E / "vscode.e2e.test.mjs"], env, 480, cwd=E2E)
+        env["GOCORE_E2E_BADGE"] = _badge(core.headline)
+    # Code-server sessions, each 15-60 s on a loaded machine.
+    result = run_node_tests([E2E / "vscode.e2e.test.mjs"], env, 900, cwd=E2E)
     check_node_result(
         result,
         f"VS Code end-to-end (screenshots in {ARTIFACTS})",

@@ -1,6 +1,7 @@
 """Every corpus core, on every toolchain, through the real adapter over stdio, against the program's own
-stderr traceback (parsed by `goviews.traceback_text`): the stop, the exception, the goroutines, their
-states, their first user frames, stack paging, and a clean end.
+stderr traceback (parsed by `goviews.traceback_text`) and the lines its author names in its manifest
+(`expect.landing`, `expect.user_locations`): the stop and where the editor lands, the exception, the
+goroutines, their states, names and user locations, the bucket labels, stack paging, and a clean end.
 
 One adapter session per core does the whole conversation (`observation`); each test then checks one
 aspect of what was recorded, so a failure names the aspect and the core (`test_threads[deadlock-go1.25.0]`).
@@ -9,6 +10,8 @@ The session is over (disconnected, Delve gone) before any test looks at it.
 
 from __future__ import annotations
 
+import functools
+import os
 import re
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -16,7 +19,10 @@ from typing import Any
 import attrs
 import pytest
 
-from gocore_dap.goviews.frames import first_user_frame_index, is_runtime_internal
+from gocore_dap.goviews.code_scope import CodeKind, CodeScope, has_source
+from gocore_dap.goviews.frames import first_user_frame_index, traceback_name
+from gocore_dap.goviews.goroutine_info import GoLocation
+from gocore_dap.goviews.landing import landing_frame_index
 from gocore_dap.goviews.presentation import os_thread_dap_id
 from gocore_dap.goviews.traceback_text import (
     ParsedTraceback,
@@ -26,6 +32,7 @@ from gocore_dap.goviews.traceback_text import (
 )
 from tests.integration.conftest import AdapterExit, Adapters
 from tests.support.corpus_fixtures import CorpusCase
+from tests.support.expected_locations import binary_scope, expected_landing
 
 pytestmark = pytest.mark.integration
 
@@ -194,15 +201,31 @@ def _align_from(shown: Sequence[Frame], printed: list[TracebackFrame], start: in
 
 
 def frame_tuples(frames: list[dict[str, Any]]) -> list[Frame]:
-    return [(f["name"], (f.get("source") or {}).get("path"), f["line"]) for f in frames]
+    # Frames are named as the runtime's traceback names them ("panic" for runtime.gopanic), and
+    # printed_function names stderr's frames the other way round: compare both as Delve's symbols.
+    # A file cgo generated has no path (it is on no disk), only its name, as the runtime prints it.
+    return [("runtime.gopanic" if f["name"] == "panic" else f["name"],
+             (f.get("source") or {}).get("path") or (f.get("source") or {}).get("name"), f["line"])
+            for f in frames]  # fmt: skip
 
 
 def first_shown_frame(frames: list[dict[str, Any]]) -> int:
-    """Index of the first frame the editor focuses: the first whose source is not deemphasized."""
+    """Index of the first frame the editor focuses. VS Code 1.100 (Thread.getTopStackFrame): the first frame
+    with a source that is not deemphasised, where a frame's own hint comes before its source's
+    (`frame.presentationHint ?? source.presentationHint` is neither "deemphasize" nor "subtle")."""
     for index, frame in enumerate(frames):
-        if (frame.get("source") or {}).get("presentationHint") != "deemphasize":
+        source = frame.get("source")
+        hint = frame.get("presentationHint") or (source or {}).get("presentationHint")
+        if source and hint not in ("deemphasize", "subtle"):
             return index
     raise AssertionError("every frame is deemphasized")
+
+
+def printed_locations(g: TracebackGoroutine) -> list[GoLocation]:
+    return [GoLocation(f.function, f.file, f.line) for f in g.frames]
+
+
+BADGES = ("panic", "fatal error")
 
 
 def printed_thread_stack(parsed: ParsedTraceback) -> list[TracebackFrame]:
@@ -226,11 +249,18 @@ def align_goroutine(shown: Sequence[Frame], g: TracebackGoroutine, *, complete: 
 class Observation:
     case: CorpusCase
     stopped: dict[str, Any] | None = None
+    # When no goroutine crashed: the second stop, on the asleep goroutine the editor opens.
+    landing_stop: dict[str, Any] | None = None
     threads_response: dict[str, Any] | None = None
     exception_info: dict[str, Any] | None = None
     stacks: dict[int, dict[str, Any]] = attrs.Factory(dict)  # thread id -> response to one big request
     pages: dict[int, list[dict[str, Any]]] = attrs.Factory(dict)  # thread id -> responses, PAGE frames each
     past_end: dict[int, dict[str, Any]] = attrs.Factory(dict)  # a page that starts after the last frame
+    crash_summary: dict[str, Any] | None = None
+    landing_exception_info: dict[str, Any] | None = None
+    goroutines: list[dict[str, Any]] = attrs.Factory(list)  # every goroutine's record (ungrouped)
+    buckets: list[dict[str, Any]] = attrs.Factory(list)  # stack groups, with every member id
+    places: list[dict[str, Any]] = attrs.Factory(list)  # location groups, with every member id
     error: str | None = None
     exit: AdapterExit | None = None
     violations: list[str] = attrs.Factory(list)
@@ -246,6 +276,16 @@ class Observation:
         body = (self.stopped or {}).get("body") or {}
         thread: int | None = body.get("threadId")
         return thread
+
+    @property
+    def landing_thread(self) -> int | None:
+        body = (self.landing_stop or {}).get("body") or {}
+        thread: int | None = body.get("threadId")
+        return thread
+
+    @functools.cached_property
+    def scope(self) -> CodeScope:
+        return binary_scope(self.case.artifact.binary)
 
     @property
     def threads(self) -> list[dict[str, Any]]:
@@ -290,11 +330,19 @@ def converse(adapters: Adapters, case: CorpusCase) -> Observation:
     client = adapters.start()
     try:
         observation.stopped = client.start_core(case.artifact.binary, case.artifact.core)
+        if observation.stopped["body"].get("preserveFocusHint"):
+            # The first stop leaves the focus alone only when a second one sends the editor elsewhere.
+            observation.landing_stop = client.event("stopped", timeout=60)
         observation.threads_response = client.request("threads")
         stop = observation.stop_thread
         if stop is not None:
             observation.exception_info = client.request("exceptionInfo", {"threadId": stop})
+        landing = observation.landing_thread
+        if landing is not None:
+            observation.landing_exception_info = client.request("exceptionInfo", {"threadId": landing})
         thread_ids = sampled_goroutines(case.parsed)
+        if landing is not None and landing not in thread_ids:
+            thread_ids.append(landing)
         if observation.threads_response.get("success"):
             thread_ids += list(observation.os_threads())
         for thread in thread_ids:
@@ -310,6 +358,14 @@ def converse(adapters: Adapters, case: CorpusCase) -> Observation:
             observation.past_end[thread] = client.request(
                 "stackTrace", {"threadId": thread, "startFrame": count + PAGE, "levels": PAGE}
             )
+        observation.crash_summary = client.ok("crashSummary")
+        observation.goroutines = client.ok("goroutines", {"count": 10_000}, timeout=300)["goroutines"]
+        observation.buckets = client.ok(
+            "goroutines", {"groupBy": "stack", "count": 10_000, "memberCount": 10_000}, timeout=300
+        )["groups"]
+        observation.places = client.ok(
+            "goroutines", {"groupBy": "location", "count": 10_000, "memberCount": 10_000}, timeout=300
+        )["groups"]
     except Exception as exc:  # recorded; every test of this core reports it
         observation.error = f"{type(exc).__name__}: {exc}"
     observation.exit = adapters.finish(client)
@@ -341,8 +397,23 @@ def test_stopped_event(observation: Observation) -> None:
         # `threads` under an id above every goroutine's that still fits DAP's int32.
         assert body.get("threadId") in observation.os_threads(), (body, observation.threads)
         assert max(parsed.goroutines_by_id()) < body["threadId"] <= INT32_MAX
-    assert body.get("description") == parsed.message_lines[0]
     assert as_message(body.get("text", "")) == expected_message(parsed)
+
+
+def test_the_stop_badge_is_short(observation: Observation) -> None:
+    """VS Code prints `description` upper-cased on the thread's row; a whole panic message there squeezes the
+    thread's name to a character. The badge says what kind of crash; the message is in `text`."""
+    observation.require()
+    parsed = observation.case.parsed
+    assert observation.stopped is not None
+    headline = parsed.message_lines[headline_index(parsed.message_lines)]
+    description = observation.stopped["body"].get("description")
+    if parsed.kind == "signal":
+        assert description == headline.split(":", 1)[0] and re.fullmatch(r"SIG[A-Z0-9]+", description), description
+    else:
+        assert description == parsed.kind and description in BADGES, (description, parsed.kind)
+    assert len(description) <= 12
+    assert headline in observation.stopped["body"]["text"]
 
 
 def test_exception_info(observation: Observation) -> None:
@@ -439,10 +510,14 @@ def test_goroutine_states(observation: Observation) -> None:
 
 
 def test_first_user_frames(observation: Observation) -> None:
-    """For each goroutine the editor lands on the frame stderr shows as its first user frame (the first one
-    that is not the runtime's own), with only the runtime's frames above it pushed aside."""
+    """For each goroutine the editor lands on the frame stderr shows as its innermost frame of your code (the
+    program's own modules, from the build info; for a stack without one, its first frame of readable code),
+    with every frame above it pushed aside: the library frames among them keep a normal frame hint, the
+    runtime's are subtle too. Below it only code nobody reads (the runtime's, cgo's wrappers) is pushed aside.
+    VS Code 1.100 decides with `frame.presentationHint ?? source.presentationHint`; so does this test."""
     observation.require()
     by_id = observation.case.parsed.goroutines_by_id()
+    scope = observation.scope
     wrong: list[str] = []
     checked = 0
     for gid in sampled_goroutines(observation.case.parsed):
@@ -456,8 +531,8 @@ def test_first_user_frames(observation: Observation) -> None:
         except AssertionError as exc:
             wrong.append(f"goroutine {gid}: {exc}")
             continue
-        user = first_user_frame_index([f.function for f in g.frames])
-        target = alignment.mapping[user if user is not None else 0]
+        landing = landing_frame_index(printed_locations(g), scope)
+        target = alignment.mapping[landing if landing is not None else 0]
         shown = first_shown_frame(frames)
         if SYSCALL_ENTRY in alignment.tolerated:
             # The thread was deeper than where the goroutine entered the syscall; the editor may land on
@@ -469,14 +544,21 @@ def test_first_user_frames(observation: Observation) -> None:
             wrong.append(f"goroutine {gid}: lands on frame {shown} {frame_tuples(frames)[shown]}, stderr's "
                          f"first user frame is {frame_tuples(frames)[target]}")
         for above in frames[:shown]:
-            # Only the runtime's own frames are pushed aside, and they are marked both ways.
-            if not is_runtime_internal(above["name"]) or above.get("presentationHint") != "subtle":
-                wrong.append(f"goroutine {gid}: frame {above['name']!r} above the first user frame is "
-                             f"deemphasized but not runtime-internal/subtle: {above}")
+            # Pushed aside: code nobody reads is subtle too; library code has no frame hint of its own (VS Code
+            # takes a frame's hint before its source's, and would land on a "normal" one).
+            source = above.get("source") or {}
+            readable = has_source(scope.classify(above["name"], source.get("path") or source.get("name") or ""))
+            want = None if readable else "subtle"
+            if source and source.get("presentationHint") != "deemphasize":
+                wrong.append(f"goroutine {gid}: frame {above['name']!r} above the landing is not deemphasized")
+            if above.get("presentationHint") != want:
+                wrong.append(f"goroutine {gid}: frame {above['name']!r} above the landing is not {want}: {above}")
         for below in frames[shown:]:
-            dimmed = (below.get("source") or {}).get("presentationHint") == "deemphasize"
-            if dimmed and not is_runtime_internal(below["name"]):
-                wrong.append(f"goroutine {gid}: user frame {below['name']!r} is deemphasized")
+            source = below.get("source") or {}
+            kind = scope.classify(below["name"], source.get("path") or source.get("name") or "")
+            dimmed = source.get("presentationHint") == "deemphasize"
+            if dimmed and has_source(kind) and source.get("path") and os.path.isfile(source["path"]):
+                wrong.append(f"goroutine {gid}: readable frame {below['name']!r} ({kind}) is deemphasized")
         checked += 1
     assert not wrong, "\n".join(wrong)
     # Not a loop over nothing: every sampled goroutine that stderr printed frames for was checked (a
@@ -550,3 +632,184 @@ def test_every_message_is_valid_dap(observation: Observation) -> None:
     """Every message the adapter sent in this session satisfies the DAP schema (and seq increases)."""
     observation.require()
     assert not observation.violations, "\n".join(observation.violations[:20])
+
+
+# --- your code: where the editor lands, what goroutines are named after --------------------------------------
+
+
+def innermost_yours(g: TracebackGoroutine, scope: CodeScope) -> GoLocation | None:
+    """stderr's innermost frame of the main module on a goroutine's stack (what the runtime printed)."""
+    for frame in printed_locations(g):
+        if frame.line > 0 and scope.classify(frame.function, frame.file) is CodeKind.MAIN_MODULE:
+            return frame
+    return None
+
+
+def test_the_editor_lands_on_the_line_the_author_names(observation: Observation) -> None:
+    """The first frame the editor opens after the stop (the stop's thread, or the goroutine a second stop
+    sends it to when none crashed) is the manifest's `expect.landing`, written from the program's source;
+    for a cgo crash, the faulting C line."""
+    observation.require()
+    expected = expected_landing(observation.case.name)
+    thread = observation.landing_thread or observation.stop_thread
+    assert thread is not None
+    frames = observation.frames(thread)
+    index = first_shown_frame(frames)
+    frame = frames[index]
+    path = (frame.get("source") or {}).get("path") or ""
+    assert expected.matches(frame["name"], path, frame["line"]), (
+        f"the editor opens {frame['name']} {path}:{frame['line']}; the author names {expected}: "
+        f"{expected.source_line(observation.case.name).strip()!r}"
+    )
+    assert os.path.isfile(path), f"{path} is not a file on this machine"
+    summary = observation.crash_summary or {}
+    landing = summary.get("landing")
+    assert landing is not None, summary
+    assert landing["goroutineId"] == thread
+    where = landing["location"]
+    assert expected.matches(where["function"], where["file"], where["line"]), landing
+
+
+def test_no_goroutine_crashed_sends_the_editor_to_main(observation: Observation) -> None:
+    """A deadlock or an external signal: the stop stays on the runtime's OS thread (listed first, crashed),
+    and a second stop sends the editor to the main goroutine, which the thread list names next; the
+    Goroutines view gets the asleep user goroutines first (crashSummary `asleepOrder`)."""
+    observation.require()
+    parsed = observation.case.parsed
+    first = (observation.stopped or {}).get("body") or {}
+    if parsed.crashing_goroutine() is not None:
+        assert observation.landing_stop is None
+        assert first.get("preserveFocusHint") is False
+        assert "asleepOrder" not in (observation.crash_summary or {})
+        return
+    main = next(g for g in parsed.goroutines if any(f.function == "main.main" for f in g.frames))
+    second = (observation.landing_stop or {}).get("body") or {}
+    assert first.get("preserveFocusHint") is True, first
+    assert second.get("threadId") == main.id, second
+    assert second.get("reason") == "exception" and second.get("allThreadsStopped") is False, second
+    assert second.get("preserveFocusHint") is False and second.get("description") == first.get("description")
+    assert [t["id"] for t in observation.threads[:2]] == [observation.stop_thread, main.id]
+    summary = observation.crash_summary or {}
+    assert summary["landing"]["asleep"] is True and summary["landing"]["goroutineId"] == main.id
+    order = summary["asleepOrder"]
+    assert order[0] == main.id
+    users = {g.id for g in parsed.goroutines if innermost_yours(g, observation.scope) is not None}
+    assert set(order) == users, (order, sorted(users))
+    response = observation.landing_exception_info or {}
+    assert response.get("success") and response["body"]["exceptionId"] == parsed.kind, response
+    # The Goroutines view lists them in that order (ungrouped: the ranked goroutines first).
+    assert [g["id"] for g in observation.goroutines[: len(order)]] == order
+    assert observation.buckets[0]["representative"]["id"] == main.id
+
+
+def test_user_locations_and_thread_names_are_your_code(observation: Observation) -> None:
+    """Every goroutine that has a frame of the main module is located there: `userLocation` is stderr's
+    innermost main-module frame, function, file and line of that one frame, with the library call above it
+    (`waitingIn`) when there is one; its thread is named after the same function."""
+    observation.require()
+    parsed = observation.case.parsed
+    scope = observation.scope
+    by_id = parsed.goroutines_by_id()
+    names = {t["id"]: t["name"] for t in observation.threads}
+    records = {g["id"]: g for g in observation.goroutines}
+    assert set(records) == set(by_id)
+    wrong: list[str] = []
+    for gid, g in by_id.items():
+        record = records[gid]
+        where = record["userLocation"]
+        want = innermost_yours(g, scope)
+        if want is None:
+            continue
+        if scope.classify(where["function"], where["file"]) is not CodeKind.MAIN_MODULE:
+            wrong.append(f"goroutine {gid}: userLocation {where} is not the main module's (stderr: {want})")
+            continue
+        crashing = observation.case.parsed.crashing_goroutine()
+        if crashing is not None and gid == crashing.id and where["function"].startswith("C."):
+            continue  # a crash in C code: deeper than the runtime can print (the landing test checks it)
+        got: tuple[Any, ...] = (traceback_name(where["function"]), where["file"], where["line"])
+        want_t: tuple[Any, ...] = (want.function, want.file, want.line)
+        if g.state == "syscall":
+            # Delve reads a goroutine in a system call from its thread, deeper than where it entered it.
+            got, want_t = got[:2], want_t[:2]
+        if got != want_t:
+            wrong.append(f"goroutine {gid} [{g.state}]: userLocation {got}, stderr's innermost frame of yours {want_t}")
+        printed = printed_locations(g)
+        at = next((i for i, f in enumerate(printed) if (f.function, f.file) == (want.function, want.file)), None)
+        above = printed[at - 1] if at else None
+        context = record.get("waitingIn")
+        if above is not None and has_source(scope.classify(above.function, above.file)) and g.state != "syscall":
+            if context != traceback_name(above.function):
+                wrong.append(f"goroutine {gid}: waitingIn {context!r}, stderr's frame above is {above.function}")
+        elif context is not None and g.state != "syscall":
+            wrong.append(f"goroutine {gid}: waitingIn {context!r} but the frame above is the runtime's or yours")
+        name = names.get(gid)
+        if name is not None:
+            function = thread_name_parts(name)["function"]
+            if function != traceback_name(where["function"]):
+                wrong.append(f"goroutine {gid}: thread {name!r} is not named after {where['function']}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_bucket_labels_name_your_code(observation: Observation) -> None:
+    """Each stack bucket holding a goroutine with a main-module frame is labelled by that frame
+    (`main.locker (main.go:14) · in sync.(*Mutex).Lock < ...`), as its representative's userLocation says."""
+    observation.require()
+    scope = observation.scope
+    by_id = observation.case.parsed.goroutines_by_id()
+    wrong: list[str] = []
+    seen: set[int] = set()
+    for bucket in observation.buckets:
+        members = set(bucket["memberIds"])
+        seen |= members
+        assert len(members) == bucket["count"], bucket["label"]
+        label = bucket["label"]
+        yours = [gid for gid in members if innermost_yours(by_id[gid], scope) is not None]
+        if not yours:
+            assert scope.classify(label.split(" (", 1)[0], "") is not CodeKind.MAIN_MODULE, label
+            continue
+        representative = bucket["representative"]
+        where = representative["userLocation"]
+        function = label.split(" (", 1)[0]
+        if scope.classify(function, where["file"]) is not CodeKind.MAIN_MODULE:
+            wrong.append(f"bucket {label!r} holds goroutines {sorted(yours)} with frames of yours")
+            continue
+        short = f"{traceback_name(where['function'])} ({where['file'].rsplit('/', 1)[-1]}:{where['line']})"
+        if not label.startswith(short):
+            wrong.append(f"bucket {label!r} does not start with its representative's location {short}")
+        if representative.get("waitingIn") and f" · in {representative['waitingIn']}" not in label:
+            wrong.append(f"bucket {label!r} does not say what it waits in ({representative['waitingIn']})")
+    assert seen == set(by_id)
+    assert not wrong, "\n".join(wrong)
+
+
+def test_location_groups_are_places_in_your_code(observation: Observation) -> None:
+    """Grouped by location, goroutines at the same line of your code are one group, labelled by that line,
+    and goroutines at different lines of yours are never together (even when they wait in the same library
+    call, where Delve's user location would put them together)."""
+    observation.require()
+    scope = observation.scope
+    by_id = observation.case.parsed.goroutines_by_id()
+    wrong: list[str] = []
+    seen: set[int] = set()
+    for group in observation.places:
+        members = set(group["memberIds"])
+        seen |= members
+        places = {innermost_yours(by_id[gid], scope) for gid in members}
+        if places == {None}:
+            continue
+        lines = {(p.function, p.file) if by_id[gid].state == "syscall" else (p.function, p.file, p.line)
+                 for gid, p in ((gid, innermost_yours(by_id[gid], scope)) for gid in members) if p is not None}
+        if None in places or len(lines) != 1:
+            wrong.append(f"location group {group['label']!r} mixes places: {sorted(map(str, places))}")
+            continue
+        place = next(p for p in places if p is not None)
+        crashing = observation.case.parsed.crashing_goroutine()
+        if crashing is not None and crashing.id in members and group["label"].startswith("C."):
+            # A crash in C code: deeper than the runtime can print; the place is the faulting C line.
+            landing = expected_landing(observation.case.name)
+            assert group["label"].startswith(f"C.{landing.function} ({landing.file.rsplit('/', 1)[-1]}:{landing.line})")
+            continue
+        if not group["label"].startswith(f"{place.function} ({place.file.rsplit('/', 1)[-1]}:"):
+            wrong.append(f"location group {group['label']!r} is not labelled by {place.function} ({place.file})")
+    assert seen == set(by_id)
+    assert not wrong, "\n".join(wrong)

@@ -24,6 +24,7 @@ from gocore_dap.goviews.grouping import stack_identity
 from gocore_dap.goviews.traceback_text import ParsedTraceback, TracebackGoroutine, parse_traceback
 from tests.support.corpus_fixtures import TOOLCHAINS, corpus_artifact, go_version_of
 from tests.support.dap_client import DapClient
+from tests.support.expected_locations import binary_scope
 from tests.support.go_extensions_schema import validate_go_extension
 
 pytestmark = pytest.mark.integration
@@ -103,9 +104,24 @@ def _stack(g: TracebackGoroutine) -> Hashable:
 
 
 def _location(g: TracebackGoroutine) -> Hashable:
+    """Delve's user location (the first frame that is not the runtime's): what the filters match."""
     index = first_user_frame_index([f.function for f in g.frames])
     frame = g.frames[index if index is not None else 0]
     return frame.function, frame.file, frame.line
+
+
+def _your_location(many: Core) -> Callable[[TracebackGoroutine], Hashable]:
+    """What location groups are keyed by: the innermost frame of the program's own code (the build info's
+    modules), else Delve's user location."""
+    scope = binary_scope(many.artifact.binary)
+
+    def key(g: TracebackGoroutine) -> Hashable:
+        for frame in g.frames:
+            if frame.line > 0 and scope.is_yours(frame.function, frame.file):
+                return frame.function, frame.file, frame.line
+        return _location(g)
+
+    return key
 
 
 def _creator(g: TracebackGoroutine) -> Hashable:
@@ -118,11 +134,13 @@ def _creator(g: TracebackGoroutine) -> Hashable:
 
 @pytest.mark.parametrize(
     ("group_by", "key"),
-    [("stack", _stack), ("location", _location), ("creator", _creator), ("waitReason", lambda g: g.state)],
+    [("stack", _stack), ("location", None), ("creator", _creator), ("waitReason", lambda g: g.state)],
 )
 def test_groups_are_the_runtime_tracebacks_groups(
-    session: DapClient, many: Core, group_by: str, key: Callable[[TracebackGoroutine], Hashable]
+    session: DapClient, many: Core, group_by: str, key: Callable[[TracebackGoroutine], Hashable] | None
 ) -> None:
+    if key is None:
+        key = _your_location(many)
     body = exact(session, {"groupBy": group_by, "count": 10_000, "memberCount": 0})
     assert body["approximate"] is False
     assert body["total"] == body["totalUnfiltered"] == len(many.goroutines)

@@ -12,8 +12,25 @@ from pathlib import Path
 import attrs
 
 from gocore_dap.corpus import load_manifest, programs_dir
+from gocore_dap.goviews.build_info import BuildInfo, parse_buildinfo_section, parse_modinfo
+from gocore_dap.goviews.code_scope import CodeScope, YourCode
+from gocore_dap.preflight.elf import ElfFile
 
-__all__ = ["ExpectedLocation", "expected_landing", "expected_user_locations"]
+__all__ = ["ExpectedLocation", "binary_build_info", "binary_scope", "expected_landing", "expected_user_locations"]
+
+
+def binary_build_info(binary: Path) -> BuildInfo:
+    """The module build info the binary carries (.go.buildinfo), read without the adapter."""
+    with ElfFile(binary) as elf:
+        section = elf.section(".go.buildinfo")
+        assert section is not None, f"{binary} has no .go.buildinfo"
+        parsed = parse_buildinfo_section(elf.read_at(section.offset, section.size))
+    assert parsed is not None
+    return parse_modinfo(parsed[1], parsed[0])
+
+
+def binary_scope(binary: Path, your_code: YourCode = YourCode.MODULES) -> CodeScope:
+    return CodeScope.from_build_info(binary_build_info(binary), your_code)
 
 
 @attrs.frozen

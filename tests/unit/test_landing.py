@@ -242,6 +242,11 @@ def test_runtime_goroutines_are_labelled_by_their_own_frame() -> None:
     for g in gc:
         label = location_label(g.frames, SCOPE)
         assert label.startswith("runtime."), label
+        # A bucket label adds the function the goroutine started in: they all park in runtime.gopark.
+        start = [f.function for f in g.frames if f.function != "runtime.goexit"][-1]
+        bucket = stack_label(g.frames, SCOPE)
+        assert bucket == label or bucket == f"{label} < {start}", (bucket, label)
+        assert bucket.endswith(f"< {start}") or label.startswith(f"{start} ("), bucket
 
 
 def test_an_inlined_library_call_never_lends_its_file_to_your_function() -> None:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gocore_dap.core.delve_goroutines import DelveGoroutines
+from gocore_dap.goviews.code_scope import CodeScope
 from gocore_dap.goviews.frames import first_user_frame_index
 from gocore_dap.goviews.goroutine_info import GoroutineTable, LocationTuple
 from gocore_dap.goviews.grouping import GroupKey, StackTable
@@ -64,7 +65,8 @@ class DirectGoroutines:
         self,
         wait_reasons: WaitReasonTable | None,
         progress: Progress | None,
-        crash_cut: Callable[[int, tuple[LocationTuple, ...]], tuple[LocationTuple, ...]],
+        crash_cut: CrashCut,
+        scope: CodeScope | None = None,
     ) -> IndexedTable | None:
         """The whole table from the core, or None when the direct reader cannot read it (`note` says why;
         the caller lists goroutines through Delve instead)."""
@@ -79,7 +81,7 @@ class DirectGoroutines:
             log.info("%s", self.note)
             return None
         self._index = index
-        return await self._build(index, wait_reasons, crash_cut)
+        return await self._build(index, wait_reasons, crash_cut, scope)
 
     def close(self) -> None:
         if self._index is not None:
@@ -131,11 +133,12 @@ class DirectGoroutines:
         index: GoroutineIndex,
         wait_reasons: WaitReasonTable | None,
         crash_cut: CrashCut,
+        scope: CodeScope | None,
     ) -> IndexedTable:
         import numpy as np
 
         table = GoroutineTable(wait_reasons)
-        stacks = StackTable()
+        stacks = StackTable(scope)
         rows = len(index)
         stack_ids = index.stack_ids
         # Each distinct stack once: its frames, its current (innermost) and user locations.

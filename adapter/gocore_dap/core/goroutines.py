@@ -40,8 +40,9 @@ from gocore_dap.core.direct_goroutines import DirectGoroutines
 from gocore_dap.core.options import INTERACTIVE, ModelSettings
 from gocore_dap.core.results import GoroutineGroup, GoroutinesPage
 from gocore_dap.core.wait_names import WaitObjectNamer
+from gocore_dap.goviews.code_scope import CodeScope
 from gocore_dap.goviews.crash import CrashAnalysis
-from gocore_dap.goviews.frames import first_user_frame_index
+from gocore_dap.goviews.frames import traceback_name
 from gocore_dap.goviews.goroutine_info import GoGoroutine, GoLocation, GoroutineTable, LocationTuple, RecordContext
 from gocore_dap.goviews.grouping import (
     ArgumentError,
@@ -58,7 +59,9 @@ from gocore_dap.goviews.grouping import (
     page,
     partition,
     resolve_partitions,
+    signature,
 )
+from gocore_dap.goviews.user_location import location_label, user_location
 from gocore_dap.goviews.wait_reasons import WaitReasonTable
 
 __all__ = ["GoroutineModel", "UnknownGroup"]
@@ -66,6 +69,9 @@ __all__ = ["GoroutineModel", "UnknownGroup"]
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str], None]
+# The goroutine ids to show first when no goroutine crashed (core.landing: the asleep user goroutines
+# that have a frame of your code, most telling first).
+Priority = Callable[[], Awaitable[Sequence[int]]]
 
 # Stacks read per partition before trusting that a partition has one stack.
 STACK_SAMPLES = 8
@@ -97,17 +103,50 @@ class UnknownGroup(ArgumentError):
     """`group` names no group of the current grouping."""
 
 
-def _group_label(group_by: GroupBy, label: str, frames: Sequence[GoLocation]) -> str:
-    """A location group's label from its representative's stack.
+def _ranked_rows(table: GoroutineTable, rows: Sequence[int], ranks: dict[int, int]) -> list[int]:
+    """The ranked goroutines first, in rank order; the others after them in their given order."""
+    unranked = len(ranks)
+    ids = table.ids
+    return sorted(rows, key=lambda r: ranks.get(ids[r], unranked))
 
-    The key is Delve's userCurrentLoc, which for an inlined call names the enclosing function with the
-    callee's file:line (Delve 1.27.2: `main.init.func7 (mutex.go:70)` for an inlined
-    `sync.(*Mutex).Lock`); the stack's first user frame names the place as the runtime prints it.
-    """
-    if group_by.kind != "location" or not frames:
+
+_Grouped = Any  # goviews.grouping.Group or _FastGroup: anything with `rows`
+
+
+def _ranked_groups(table: GoroutineTable, groups: Sequence[_Grouped], ranks: dict[int, int]) -> list[_Grouped]:
+    """The groups that hold ranked goroutines first, by their best rank, each with its ranked members
+    first (its representative is then its most telling goroutine); the others after them, in order."""
+    unranked = len(ranks)
+    ids = table.ids
+    best = []
+    for group in groups:
+        group.rows = _ranked_rows(table, group.rows, ranks)
+        best.append(ranks.get(ids[group.rows[0]], unranked) if group.rows else unranked)
+    order = sorted(range(len(groups)), key=lambda i: best[i])
+    return [groups[i] for i in order]
+
+
+def _group_label(label: str, frames: Sequence[GoLocation], scope: CodeScope, *, from_stack: bool) -> str:
+    """A group's label, from its representative's stack when `from_stack` (see `_delve_location_is_yours`)."""
+    if not from_stack or not frames:
         return label
-    index = first_user_frame_index([f.function for f in frames])
-    return frames[index].short if index is not None else label
+    return location_label(frames, scope)
+
+
+def _delve_location_is_yours(table: GoroutineTable, rows: Sequence[int], scope: CodeScope) -> bool:
+    """Whether a group keyed by Delve's user location (the fast path) may be labelled from its
+    representative's stack. Delve's userCurrentLoc names, for an inlined call, the enclosing function with
+    the callee's file:line (Delve 1.27.2: `main.main.gowrap1` for `main.(*pipeline).producer`): when that
+    function is yours, every member is at the same instruction, and the stack names the place right.
+    When it is library code (`time.Sleep`), members can sit in different functions of yours: the label
+    stays Delve's location rather than name one of them."""
+    if not rows:
+        return False
+    where = table.user_location(rows[0])
+    return scope.is_yours(where.function, where.file)
+
+
+_UNSET: Any = object()
 
 
 def _delve_loc_name(g: Goroutine | None) -> str:
@@ -159,6 +198,8 @@ class GoroutineModel:
         namer: WaitObjectNamer | None = None,
         listing_page: int = LISTING_PAGE,
         progress: Progress | None = None,
+        scope: CodeScope | None = None,
+        priority: Priority | None = None,
     ) -> None:
         self._source = source
         self._direct = direct
@@ -174,9 +215,13 @@ class GoroutineModel:
         self._listing_page = listing_page
         self._background_load = settings.background_load
         self._progress = progress
+        # "Your code": user locations and labels name its innermost frame on each stack.
+        self._scope = scope if scope is not None else CodeScope()
+        # Shown first when no goroutine crashed (None: by id, as with a crash).
+        self.priority = priority
         self._table: GoroutineTable | None = None
         self._load_task: asyncio.Task[GoroutineTable] | None = None
-        self._stacks = StackTable()
+        self._stacks = StackTable(self._scope)
         # Stacks read before the table existed (fast path), by goroutine id, moved in when it loads.
         self._early_stacks: dict[int, tuple[LocationTuple, ...]] = {}
         self._allglen: int | None = None
@@ -263,7 +308,7 @@ class GoroutineModel:
 
     async def _read_table(self) -> GoroutineTable:
         if self._direct is not None and not self._direct.failed:
-            indexed = await self._direct.load(self._wait_reasons, self._progress, self._cut_crasher)
+            indexed = await self._direct.load(self._wait_reasons, self._progress, self._cut_crasher, self._scope)
             if indexed is not None:
                 self._stacks, self._parents, self._all_stacks = indexed.stacks, indexed.parents, True
                 self._table, self._count = indexed.table, len(indexed.table)
@@ -340,15 +385,34 @@ class GoroutineModel:
         return self._cut_crasher(goroutine_id, await self._source.stack(goroutine_id, depth))
 
     def _cut_crasher(self, goroutine_id: int, frames: tuple[LocationTuple, ...]) -> tuple[LocationTuple, ...]:
-        origin = self._crash.origin_frame_index if self._crash is not None else None
-        if goroutine_id == self.crashing_id and origin is not None:
-            # The crasher's bucket shows its stack as the runtime printed it, without the signal
-            # and re-raise frames that only exist because the process was dying.
-            return frames[origin:]
+        crash = self._crash
+        if goroutine_id != self.crashing_id or crash is None:
+            return frames
+        if crash.frames:
+            # The crasher's stack as the runtime printed it (the crash analysis cut off the signal and
+            # re-raise frames that only exist because the process was dying, and named a faulting C
+            # frame at its exact PC).
+            return tuple((f.function, f.file, f.line) for f in crash.frames)
+        if crash.origin_frame_index is not None:
+            return frames[crash.origin_frame_index :]
         return frames
 
+    async def _frames_of(self, table: GoroutineTable, row: int) -> Sequence[GoLocation]:
+        """A goroutine's stack: the one read for it (or for a goroutine with the same stack), else read now."""
+        if table is self._table:
+            stack = self._stacks.stack_of(row)
+            if stack >= 0:
+                return self._stacks.frames[stack]
+        goroutine_id = table.ids[row]
+        frames = self._early_stacks.get(goroutine_id)
+        if frames is None:
+            frames = await self.read_stack(goroutine_id)
+            if table is self._table:
+                self._stacks.assign(row, frames)
+        return [GoLocation(*f) for f in frames]
+
     async def _records(self, table: GoroutineTable, rows: Sequence[int], context: RecordContext) -> list[GoGoroutine]:
-        return [table.record(row, context, parent_id=await self._parent(table.ids[row])) for row in rows]
+        return [await self._located(table, row, context) for row in rows]
 
     async def _parent(self, goroutine_id: int) -> int | None:
         if self._parents is not None:
@@ -356,7 +420,29 @@ class GoroutineModel:
         return await self._source.parent(goroutine_id)
 
     async def _record(self, table: GoroutineTable, row: int | None, context: RecordContext) -> GoGoroutine | None:
-        return None if row is None else (await self._records(table, [row], context))[0]
+        return None if row is None else await self._located(table, row, context)
+
+    async def _located(
+        self, table: GoroutineTable, row: int, context: RecordContext, frames: Sequence[GoLocation] | None = None
+    ) -> GoGoroutine:
+        """A goroutine's record, its `userLocation` the innermost frame of your code on its stack (function,
+        file and line of that one frame) with the library call it waits in; Delve's user location when
+        the stack has no frame of yours."""
+        record = table.record(row, context, parent_id=await self._parent(table.ids[row]))
+        where = user_location(frames if frames is not None else await self._frames_of(table, row), self._scope)
+        if where is None:
+            return record
+        return attrs.evolve(
+            record,
+            user_location=GoLocation(where.function, where.file, where.line),
+            waiting_in=traceback_name(where.waiting_in) or None,
+        )
+
+    async def _ranks(self) -> dict[int, int] | None:
+        """goroutine id -> rank among the goroutines to show first, when no goroutine crashed."""
+        if self.crashing_id is not None or self.priority is None:
+            return None
+        return {goroutine_id: rank for rank, goroutine_id in enumerate(await self.priority())}
 
     # -- queries ------------------------------------------------------------------------------------------
 
@@ -413,10 +499,15 @@ class GoroutineModel:
             groups = self._fast_plain_groups(sample, group_by, delve_groups, crash_row)
             approximate = any(len(g.rows) < g.count for g in groups)
         ordered = sorted(groups, key=lambda g: (not g.contains_crashing, -g.count, g.label, g.key))
+        ranks = await self._ranks()
+        if ranks:
+            ordered = _ranked_groups(sample, ordered, ranks)
         context = RecordContext(self.crashing_id, await self._now(sample.max_wait_since))
         answers = []
         for group in page(ordered, query.start, query.count):
             rows = order_rows(sample, group.rows, crash_row if group.contains_crashing else None)
+            if ranks:
+                rows = _ranked_rows(sample, rows, ranks)
             sampled = sum(group.states.values())
             members = _Members(rows, rows[: query.member_count], stacks, group.stack)
             answers.append(
@@ -425,6 +516,8 @@ class GoroutineModel:
                     key=group.key, label=group.label, count=group.count, states=group.states,
                     contains_crashing=group.contains_crashing,
                     states_sampled=sampled if sampled < group.count else None,
+                    label_from_stack=group_by.kind == "location"
+                    and _delve_location_is_yours(sample, rows, self._scope),
                 )
             )  # fmt: skip
         self.last_stats = {"path": "fast", "delveGroups": len(delve_groups), "stacksRead": stacks.read if stacks else 0}
@@ -481,7 +574,7 @@ class GoroutineModel:
         """Stack buckets from Delve's location groups: the crashing goroutine is a partition of its own
         (its stack is always read), every other location group is one partition whose sampled stacks
         either agree (one bucket, count from Delve) or not (an unresolved bucket)."""
-        stacks = StackTable()
+        stacks = StackTable(self._scope)
         crashing_name = _delve_loc_name(crashing_g) if crashing_g else None
         crashing_id = sample.ids[crash_row] if crash_row is not None else None
         budget = self._stack_budget
@@ -601,18 +694,26 @@ class GoroutineModel:
             note=self.note,
         )
         group_by = query.group_by
+        ranks = await self._ranks()
         if group_by is None:
-            shown = page(order_rows(table, rows, crash_row), query.start, query.count)
+            ordered = order_rows(table, rows, crash_row)
+            if ranks:
+                ordered = _ranked_rows(table, ordered, ranks)
+            shown = page(ordered, query.start, query.count)
             self.last_stats = {"path": "exact"}
             return attrs.evolve(answer, goroutines=tuple(await self._records(table, shown, context)))
         resolved: dict[Signature, int] | None = None
         approximate = False
-        if group_by.kind == "stack":
+        if group_by.kind in ("stack", "location"):
             resolved, approximate = await self._read_stacks(table, rows, crash_row)
-        keys = key_function(
-            table, group_by, stacks=self._stacks, resolved=resolved, row_keys=await self._wait_keys(table, group_by)
-        )
+        row_keys = await self._wait_keys(table, group_by)
+        keys = key_function(table, group_by, stacks=self._stacks, resolved=resolved, row_keys=row_keys)
+        if group_by.kind == "location":
+            assert resolved is not None
+            keys = self._your_location_keys(table, resolved, keys)
         groups = build_groups(table, rows, keys, crash_row)
+        if ranks:
+            groups = _ranked_groups(table, groups, ranks)
         answer = attrs.evolve(answer, total_groups=len(groups), approximate=approximate)
         self.last_stats = {"path": "exact", "stacksRead": self._stacks.read}
 
@@ -625,7 +726,7 @@ class GoroutineModel:
             return await self._group(
                 table, group_by, context, _Members(group.rows, shown, self._stacks, stack),
                 key=group.key, label=label, count=group.count, states=group.states,
-                contains_crashing=group.contains_crashing,
+                contains_crashing=group.contains_crashing, label_from_stack=False,
             )  # fmt: skip
 
         if query.group is not None:
@@ -648,6 +749,31 @@ class GoroutineModel:
             groups=tuple([await group_answer(i, groups[i].rows[: query.member_count]) for i in shown_groups]),
         )
 
+    def _your_location_keys(
+        self, table: GoroutineTable, resolved: dict[Signature, int], delve: Callable[[int], GroupKey]
+    ) -> Callable[[int], GroupKey]:
+        """Location groups keyed by each goroutine's place in your code (`user_location`, from its stack,
+        read or resolved like a stack group's), labelled `main.locker (main.go:14) · in sync.(*Mutex).Lock`;
+        Delve's user location for a goroutine whose stack is not known or has no frame of yours. Both keys
+        have one form (`location:FILE:LINE FUNCTION`), so a goroutine keyed either way at the same place
+        lands in the same group."""
+        by_stack: dict[int, GroupKey | None] = {}
+
+        def keys(row: int) -> GroupKey:
+            stack = self._stacks.stack_of(row)
+            if stack < 0:
+                stack = resolved.get(signature(table, row), -1)
+            if stack < 0:
+                return delve(row)
+            found = by_stack.get(stack, _UNSET)
+            if found is _UNSET:
+                where = user_location(self._stacks.frames[stack], self._scope)
+                key = None if where is None else f"location:{where.file}:{where.line} {where.function}"
+                found = by_stack[stack] = None if where is None or key is None else GroupKey(key, where.label)
+            return found if found is not None else delve(row)
+
+        return keys
+
     async def _group(
         self,
         table: GoroutineTable,
@@ -661,6 +787,7 @@ class GoroutineModel:
         states: dict[str, int],
         contains_crashing: bool,
         states_sampled: int | None = None,
+        label_from_stack: bool = False,
     ) -> GoroutineGroup:
         representative = members.rows[0] if members.rows else None
         frames: tuple[GoLocation, ...] = ()
@@ -670,12 +797,14 @@ class GoroutineModel:
             frames = tuple(GoLocation(*f) for f in await self.read_stack(table.ids[representative]))
         return GoroutineGroup(
             key=key,
-            label=_group_label(group_by, label, frames),
+            label=_group_label(label, frames, self._scope, from_stack=label_from_stack),
             count=count,
             states=dict(states),
             stack=frames,
             member_ids=tuple(table.ids[r] for r in members.shown),
             contains_crashing=contains_crashing,
-            representative=await self._record(table, representative, context),
+            representative=None
+            if representative is None
+            else await self._located(table, representative, context, frames or None),
             states_sampled=states_sampled,
         )

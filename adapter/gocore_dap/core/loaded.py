@@ -6,12 +6,16 @@ import contextlib
 import shutil
 from pathlib import Path
 
+from gocore_dap.backends.cframes.symbolize import PcSymbolizer
 from gocore_dap.backends.delve.api import DelveApi
 from gocore_dap.backends.delve.process import DelveProcess
+from gocore_dap.backends.delve.stack_repair import ShownFrame, repair_stack
 from gocore_dap.core.goroutines import GoroutineModel
+from gocore_dap.core.landing import Landings
 from gocore_dap.core.results import CrashSummary
-from gocore_dap.core.stacks import Stacks
+from gocore_dap.core.stacks import StackOwner, Stacks
 from gocore_dap.goviews.build_info import BuildInfo
+from gocore_dap.goviews.code_scope import CodeScope
 from gocore_dap.goviews.crash import CrashAnalysis
 from gocore_dap.goviews.wait_reasons import WaitReasonTable
 from gocore_dap.preflight.checks import PreflightResult
@@ -41,6 +45,9 @@ class LoadedCore:
         delve_path: Path | None = None,
         temp_dirs: tuple[Path, ...] = (),
         fetch_sources: bool = False,
+        scope: CodeScope | None = None,
+        fault_pc: int | None = None,
+        symbolizer: PcSymbolizer | None = None,
     ) -> None:
         self.program = program
         self.core = core
@@ -63,6 +70,17 @@ class LoadedCore:
         # The table's Delve release in use (None for a dlv the user chose whose version is not in it).
         self.delve_release = delve_release
         self.delve_path = delve_path
+        # Which frames are the program's own ("your code", from the build info and the yourCode setting).
+        self.scope = scope if scope is not None else CodeScope.from_build_info(build_info)
+        # The instruction a fault interrupted and the DWARF to name it exactly (both None unless the
+        # crash is a fault signal): `shown_stack` repairs the faulting C frame with them.
+        self.fault_pc = fault_pc
+        self.symbolizer = symbolizer
+        # Where the editor lands: the crashing goroutine's frame of your code, or an asleep goroutine's.
+        self.landings = Landings(self)
+        if crash.crashing_goroutine_id is None and goroutines.priority is None:
+            # No goroutine crashed: the Goroutines view shows the asleep user goroutines first.
+            goroutines.priority = self.landings.asleep_order
         self._temp_dirs = temp_dirs
         self._closed = False
 
@@ -70,8 +88,17 @@ class LoadedCore:
     def closed(self) -> bool:
         return self._closed
 
+    async def shown_stack(self, owner: StackOwner, depth: int) -> list[ShownFrame]:
+        """A stack as every front end shows it: Delve's first `depth` frames with the faulting C frame
+        re-read at its exact PC and Delve's function-less pc-0 frames dropped; each shown frame keeps
+        the index of its Delve frame (variables are read by that index)."""
+        frames = await self.stacks.stack(owner, depth)
+        return repair_stack(frames, fault_pc=self.fault_pc, symbolizer=self.symbolizer)
+
     async def crash_summary(self) -> CrashSummary:
         crash, info = self.crash, self.build_info
+        landing = await self.landings.landing()
+        asleep = await self.landings.asleep_order() if crash.crashing_goroutine_id is None else None
         return CrashSummary(
             kind=crash.kind,
             headline=crash.headline,
@@ -88,6 +115,8 @@ class LoadedCore:
             delve=self.delve_release or f"dlv at {self.delve_path}",
             debug_info=self.preflight.debug_info.describe() if self.preflight.debug_info is not None else None,
             warnings=self.warnings,
+            landing=landing.summary() if landing is not None and landing.goroutine_id is not None else None,
+            asleep_order=asleep,
         )
 
     async def close(self) -> None:

@@ -21,15 +21,19 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import attrs
+
 from gocore_dap.backends.delve.errors import DelveUnavailable
 from gocore_dap.backends.delve.locate import explicit_dlv
 from gocore_dap.core.input_errors import input_error
 from gocore_dap.core.options import INTERACTIVE, ModelSettings, OpenOptions
 from gocore_dap.errors import ErrorId, GocoreError
+from gocore_dap.goviews.code_scope import YourCode, parse_your_code
 from gocore_dap.preflight.checks import PreflightResult, preflight
 from gocore_dap.preflight.debuginfo import DebugInfoOptions
 
 if TYPE_CHECKING:
+    from gocore_dap.backends.cframes.symbolize import PcSymbolizer
     from gocore_dap.backends.delve.api import DelveApi
     from gocore_dap.backends.delve.process import DelveProcess
     from gocore_dap.core.loaded import LoadedCore
@@ -59,6 +63,10 @@ async def open_core(
     def say(text: str) -> None:
         report(None, text)
 
+    try:
+        your_code = parse_your_code(options.your_code)
+    except ValueError as exc:
+        raise GocoreError(ErrorId.BAD_ARGUMENTS, message=str(exc)) from None
     program, core = options.resolved()
     try:
         explicit_dlv(options.dlv_path)
@@ -69,7 +77,7 @@ async def open_core(
     if checked.errors:
         checked.cleanup()
         raise input_error(checked)
-    return await _load(options, program, core, checked, report, settings, on_delve_exit)
+    return await _load(options, your_code, program, core, checked, report, settings, on_delve_exit)
 
 
 def _on_the_loop(progress: Progress) -> Progress:
@@ -89,6 +97,7 @@ def _on_the_loop(progress: Progress) -> Progress:
 
 async def _load(
     options: OpenOptions,
+    your_code: YourCode,
     program: Path,
     core: Path,
     checked: PreflightResult,
@@ -103,12 +112,14 @@ async def _load(
     from gocore_dap.backends.delve.errors import BackendError, DelveStartError
     from gocore_dap.backends.delve.process import DelveProcess
     from gocore_dap.backends.delve.selection import prepare_delve
+    from gocore_dap.backends.delve.stack_repair import fault_pc, repair_frame_facts
     from gocore_dap.core.delve_goroutines import DelveGoroutines
     from gocore_dap.core.direct_goroutines import DirectGoroutines
     from gocore_dap.core.failures import backend_error
     from gocore_dap.core.goroutines import GoroutineModel
     from gocore_dap.core.loaded import LoadedCore
     from gocore_dap.core.wait_names import WaitObjectNamer, is_main_module_function
+    from gocore_dap.goviews.code_scope import CodeScope
     from gocore_dap.goviews.crash import analyze_crash
 
     def say(text: str) -> None:
@@ -148,10 +159,23 @@ async def _load(
             wait_reasons = await read_wait_reasons(delve)
         except BackendError as exc:
             raise GocoreError(ErrorId.DLV_FAILED, message=f"Delve could not read the core: {exc}") from None
+        # A fault in C code under cgo: Delve names the faulting frame at pc-1 (backends.delve.stack_repair);
+        # the crash's own frames are re-read at the exact PC before anything reads them.
+        handled = facts.handled_signal
+        handled_pc = fault_pc(handled.number, handled.pc) if handled is not None else None
+        symbolizer = await _symbolizer(checked, program) if handled_pc is not None else None
+        if handled_pc is not None and symbolizer is not None:
+            facts = attrs.evolve(
+                facts, frames=repair_frame_facts(facts.frames, fault_pc=handled_pc, symbolizer=symbolizer)
+            )
         crash = analyze_crash(facts, wait_reasons)
+        stack_pc = fault_pc(crash.signal.number, crash.signal.pc) if crash.signal is not None else None
+        if stack_pc is not None and symbolizer is None:
+            symbolizer = await _symbolizer(checked, program)
         api = DelveApi(delve)
         source = DelveGoroutines(api)
         build_info = exe_build or await source.build_info(crash.go_version)
+        scope = CodeScope.from_build_info(build_info, your_code)
         sources = await (preparing or _prepare_sources(options, build_info, say))
         warnings = [issue.message for issue in checked.warnings] + list(launch.warnings)
         if crash.signal is not None and crash.signal.name == "SIGQUIT":
@@ -180,12 +204,16 @@ async def _load(
                 direct=DirectGoroutines(source, delve_program, checked.core_for_delve) if options.direct else None,
                 namer=WaitObjectNamer(api, is_main_module_function(build_info.main_module_path)),
                 progress=say,
+                scope=scope,
             ),
             warnings=tuple(warnings),
             delve_release=launch.release.version if launch.release is not None and not launch.explicit else None,
             delve_path=launch.dlv,
             temp_dirs=tuple(temp_dirs),
             fetch_sources=options.fetch_sources,
+            scope=scope,
+            fault_pc=stack_pc,
+            symbolizer=symbolizer,
         )
     except BaseException:
         if preparing is not None and not preparing.done():
@@ -197,6 +225,21 @@ async def _load(
             shutil.rmtree(folder, ignore_errors=True)
         raise
     return loaded
+
+
+async def _symbolizer(checked: PreflightResult, program: Path) -> PcSymbolizer | None:
+    """The DWARF of the program (or of its separate debug file) by exact PC, for the frame a fault
+    interrupted; None when it cannot be read (the stacks then stay as Delve reads them)."""
+    from gocore_dap.backends.cframes.symbolize import DwarfFormatError, PcSymbolizer
+
+    dwarf = checked.debug_info.file if checked.debug_info is not None else program
+    exe, core = checked.exe_info, checked.core_info
+    bias = exe.load_bias(core.exe_load_base) if exe is not None and core is not None and core.exe_load_base else 0
+    try:
+        return await asyncio.get_running_loop().run_in_executor(None, PcSymbolizer.open, dwarf, bias)
+    except (DwarfFormatError, OSError, ValueError) as exc:
+        log.info("no exact-PC symbols for the faulting frame (%s): %s", dwarf, exc)
+        return None
 
 
 def _debug_info_options(options: OpenOptions) -> DebugInfoOptions:

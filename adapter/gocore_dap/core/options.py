@@ -39,6 +39,9 @@ class OpenOptions:
     # Debug information kept apart from a stripped program (besides DEBUGINFOD_URLS).
     debug_info_directories: tuple[str, ...] = ()
     symbol_file: str | None = None
+    # Which frames are the user's own (`goviews.code_scope.YourCode`): "mainModule", "modules" (the main
+    # module and its non-standard-library dependencies) or "nonRuntime". Checked by `open_core`.
+    your_code: str = "modules"
 
     def resolved(self) -> tuple[Path, Path]:
         """(program, core) as absolute paths, symlinks resolved: the files every later step names."""

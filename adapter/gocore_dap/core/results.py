@@ -14,7 +14,7 @@ from gocore_dap.goviews.build_info import BuildInfo
 from gocore_dap.goviews.crash import PanicRecord, SignalInfo
 from gocore_dap.goviews.goroutine_info import GoGoroutine, GoLocation
 
-__all__ = ["CrashSummary", "GoroutineGroup", "GoroutinesPage"]
+__all__ = ["CrashLanding", "CrashSummary", "GoroutineGroup", "GoroutinesPage"]
 
 
 @attrs.frozen
@@ -50,6 +50,16 @@ class GoroutinesPage:
 
 
 @attrs.frozen
+class CrashLanding:
+    """Where the editor opens for this crash: a goroutine and its frame of your code (the crashing
+    goroutine's, or, when no goroutine crashed, the most telling asleep one's: `core.landing`)."""
+
+    goroutine_id: int
+    location: GoLocation
+    asleep: bool  # picked among asleep goroutines (a deadlock, an external signal)
+
+
+@attrs.frozen
 class CrashSummary:
     """What a crash card shows: the crash, the program's build and the size of the core."""
 
@@ -72,3 +82,7 @@ class CrashSummary:
     # What the user should know before trusting what is shown (a truncated core, a Delve newer or older
     # than the program's Go, ...): the core's warnings.
     warnings: tuple[str, ...] = ()
+    landing: CrashLanding | None = None
+    # No goroutine crashed: the user goroutines that have a frame of your code, most telling first
+    # (`goviews.landing.rank_asleep_goroutines`); None when a goroutine crashed.
+    asleep_order: tuple[int, ...] | None = None

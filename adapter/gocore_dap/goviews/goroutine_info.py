@@ -80,6 +80,9 @@ class GoGoroutine:
     creation_location: GoLocation | None = None
     parent_id: int | None = None
     thread_id: int | None = None
+    # The library function `user_location` waits in, as the runtime prints it (`sync.(*Mutex).Lock`), when
+    # the user location came from the goroutine's stack (`user_location.user_location`).
+    waiting_in: str | None = None
 
 
 def wait_minutes(status: int, wait_since_ns: int, now_ns: int | None) -> int | None:

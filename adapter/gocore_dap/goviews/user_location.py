@@ -105,6 +105,13 @@ def stack_label(frames: Sequence[SourceFrame], scope: CodeScope) -> str:
     label = location_label(frames, scope)
     location = user_location(frames, scope)
     if location is None:
+        # The runtime's own goroutines all park in the same place: the function they started in (the
+        # last frame before runtime.goexit) tells `runtime.gopark (proc.go:463) < runtime.bgsweep` from
+        # `... < runtime.forcegchelper`.
+        start = next((f.function for f in reversed(frames) if f.function and f.function != "runtime.goexit"), "")
+        shown = traceback_name(start)
+        if shown and not label.startswith(f"{shown} ("):
+            return f"{label} < {shown}"
         return label
     for frame in frames[location.index + 1 :]:
         if scope.is_yours(frame.function, frame.file):

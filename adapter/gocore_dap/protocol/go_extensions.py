@@ -50,6 +50,8 @@ def encode_goroutine(g: GoGoroutine) -> dict[str, Any]:
         body["parentId"] = g.parent_id
     if g.thread_id is not None:
         body["threadId"] = g.thread_id
+    if g.waiting_in:
+        body["waitingIn"] = g.waiting_in
     return body
 
 
@@ -131,4 +133,12 @@ def encode_crash_summary(summary: CrashSummary) -> dict[str, Any]:
         body["signal"] = {"name": s.name, "number": s.number, "code": s.code, "addr": s.addr, "pc": s.pc}
     if summary.crashing_goroutine_id is not None:
         body["crashingGoroutineId"] = summary.crashing_goroutine_id
+    if summary.landing is not None:
+        body["landing"] = {
+            "goroutineId": summary.landing.goroutine_id,
+            "location": encode_location(summary.landing.location),
+            "asleep": summary.landing.asleep,
+        }
+    if summary.asleep_order is not None:
+        body["asleepOrder"] = list(summary.asleep_order)
     return body

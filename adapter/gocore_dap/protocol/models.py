@@ -403,6 +403,16 @@ def _positive(instance: object, attribute: attrs.Attribute[Any], value: float | 
         )
 
 
+def _your_code(instance: object, attribute: attrs.Attribute[Any], value: str) -> None:
+    # Imported here: the models are loaded at start-up, Go knowledge only once a core is opened.
+    from gocore_dap.goviews.code_scope import parse_your_code
+
+    try:
+        parse_your_code(value)
+    except ValueError as exc:
+        raise ArgumentValueError(str(exc), field=wire_name(attribute)) from None
+
+
 def _quote(value: str, limit: int = 60) -> str:
     return repr(value if len(value) <= limit else value[:limit] + "...")
 
@@ -434,6 +444,8 @@ class LaunchArguments:
     symbol_file: str | None = None
     # Read goroutines straight from the core (false: through Delve's listing, slower on big cores).
     direct_reader: bool = True
+    # Which frames are the program's own (gocore_dap.goviews.code_scope): "mainModule", "modules", "nonRuntime".
+    your_code: str = attrs.field(default="modules", validator=_your_code)
     no_debug: bool = False
     mode: str | None = attrs.field(default=None, validator=_only_core_mode)
     type: str | None = None

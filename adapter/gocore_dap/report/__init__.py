@@ -78,6 +78,13 @@ def add_report_arguments(parser: argparse.ArgumentParser) -> None:
         help="group goroutines by stack (default), location, waitReason, waitObject, creator, startFunction "
         "or label:KEY",
     )
+    parser.add_argument(
+        "--your-code",
+        default="modules",
+        metavar="SCOPE",
+        help="which frames are the program's own, where the report points: modules (default: the main module and "
+        "its non-standard-library dependencies), main-module, or non-runtime (the standard library too)",
+    )
     parser.add_argument("--no-color", action="store_true", help="no colour in text output")
     parser.add_argument("--progress", action="store_true", help="print progress on stderr even when not a terminal")
     parser.add_argument(
@@ -154,14 +161,16 @@ def run_report(args: argparse.Namespace) -> int:
     """Run `gocore-dap report` from parsed arguments (add_report_arguments); returns the exit code."""
     import asyncio
 
-    from gocore_dap.report.collect import build_report, parse_group_by_for_report
+    from gocore_dap.report.collect import build_report, parse_group_by_for_report, parse_your_code_for_report
 
     fmt = getattr(args, "format", None) or "text"
     group_by = getattr(args, "group_by", None) or "stack"
     output: Path | None = getattr(args, "output", None)
     stderr = sys.stderr
+    your_code = getattr(args, "your_code", None) or "modules"
     try:
         parse_group_by_for_report(group_by)
+        parse_your_code_for_report(your_code)
     except ValueError as exc:
         print(f"gocore-dap report: {exc}", file=stderr)
         return EXIT_USAGE
@@ -171,7 +180,7 @@ def run_report(args: argparse.Namespace) -> int:
             build_report(args.program, args.core, dlv=getattr(args, "dlv", None), group_by=group_by,
                          progress=progress, source_root=getattr(args, "source_root", None),
                          debug_info_directories=getattr(args, "debug_info_dir", None) or (),
-                         symbol_file=getattr(args, "symbol_file", None))
+                         symbol_file=getattr(args, "symbol_file", None), your_code=your_code)
         )  # fmt: skip
     except KeyboardInterrupt:
         return 130

@@ -16,8 +16,10 @@ from typing import TYPE_CHECKING
 import gocore_dap
 from gocore_dap.core.open import open_core
 from gocore_dap.core.options import BATCH, OpenOptions
-from gocore_dap.goviews.frames import first_user_frame_index, is_runtime_internal
+from gocore_dap.goviews.code_scope import CodeScope, parse_your_code
+from gocore_dap.goviews.frames import is_runtime_internal, traceback_name
 from gocore_dap.goviews.grouping import ArgumentError, GoroutinesQuery, parse_group_by, parse_query
+from gocore_dap.goviews.landing import landing_frame_index
 from gocore_dap.report.model import Report, ReportFrame, SourceLine
 
 if TYPE_CHECKING:
@@ -28,6 +30,7 @@ __all__ = [
     "REPORT_MAX_GROUPS",
     "build_report",
     "parse_group_by_for_report",
+    "parse_your_code_for_report",
 ]
 
 Progress = Callable[[str], None]
@@ -44,6 +47,17 @@ def parse_group_by_for_report(group_by: str) -> None:
         raise ValueError(str(exc).replace("goroutines: 'groupBy'", "--group-by")) from None
     if parsed is None:
         raise ValueError("--group-by must name a grouping, not 'none'")
+
+
+def parse_your_code_for_report(value: str) -> None:
+    """Raise ValueError unless `value` names a scope of your code (`main-module`, `modules`, `non-runtime`,
+    or the launch attribute's spelling)."""
+    try:
+        parse_your_code(value)
+    except ValueError as exc:
+        raise ValueError(
+            f"--your-code must be one of main-module, modules, non-runtime (or mainModule, nonRuntime), got {value!r}"
+        ) from exc
 
 
 def _source_line(path: str, line: int) -> str | None:
@@ -63,23 +77,28 @@ def _context(path: str, line: int) -> tuple[SourceLine, ...]:
 
 
 def report_frames(
-    frames: Sequence[CrashFrame], local: Callable[[str, str], str | None] = lambda file, function: file
+    frames: Sequence[CrashFrame],
+    local: Callable[[str, str], str | None] = lambda file, function: file,
+    scope: CodeScope | None = None,
 ) -> tuple[ReportFrame, ...]:
     """The crashing stack with source lines read from disk (`local` maps a file the binary names, and its
-    frame's function, to this machine, or None); the first user frame (where the program's own code
-    crashed) gets a few lines of context."""
-    origin = first_user_frame_index([f.function for f in frames])
+    frame's function, to this machine, or None), each frame with whose code it is (`scope`); the landing
+    frame (your line the crash came through, `goviews.landing`) gets a few lines of context."""
+    scope = scope if scope is not None else CodeScope()
+    landing = landing_frame_index(frames, scope)
     out = []
     for index, frame in enumerate(frames):
         path = local(frame.file, frame.function) or ""
         out.append(
             ReportFrame(
-                function=frame.function,
+                function=traceback_name(frame.function),
                 file=frame.file,
                 line=frame.line,
                 runtime=is_runtime_internal(frame.function),
                 source=_source_line(path, frame.line),
-                context=_context(path, frame.line) if index == origin else (),
+                context=_context(path, frame.line) if index == landing else (),
+                kind=scope.classify(frame.function, frame.file).value,
+                landing=index == landing,
             )
         )
     return tuple(out)
@@ -98,8 +117,8 @@ async def _crash_frames(core: LoadedCore) -> tuple[CrashFrame, ...]:
         owner = StackOwner.goroutine(crash.crashing_goroutine_id)
     else:
         owner = StackOwner.thread(crash.crashing_thread_id)
-    frames = await core.stacks.stack(owner, 64)
-    return tuple(CrashFrame(f.location.function_name, f.location.file, f.location.line) for f in frames)
+    shown = [s.frame.location for s in await core.shown_stack(owner, 64)]
+    return tuple(CrashFrame(loc.function_name, loc.file, loc.line) for loc in shown)
 
 
 async def build_report(
@@ -112,6 +131,7 @@ async def build_report(
     source_root: str | None = None,
     debug_info_directories: Sequence[str] = (),
     symbol_file: str | None = None,
+    your_code: str = "modules",
 ) -> Report:
     """Analyse PROGRAM's CORE and return the report; the core is always closed before this returns.
 
@@ -119,6 +139,7 @@ async def build_report(
     `exit_code_of`) or ValueError (a `group_by` that is not a grouping).
     """
     parse_group_by_for_report(group_by)
+    parse_your_code_for_report(your_code)
     query: GoroutinesQuery = parse_query(
         {"groupBy": group_by, "count": REPORT_MAX_GROUPS, "memberCount": REPORT_MEMBER_IDS}
     )
@@ -132,6 +153,7 @@ async def build_report(
         fetch_sources=False,
         debug_info_directories=tuple(debug_info_directories),
         symbol_file=symbol_file,
+        your_code=your_code,
     )
     loaded = await open_core(
         options, progress=(lambda fraction, text: progress(text)) if progress is not None else None, settings=BATCH
@@ -147,7 +169,9 @@ async def build_report(
             progress("reading goroutines")
         goroutines = await loaded.goroutines.query(query)
         frames = report_frames(
-            await _crash_frames(loaded), lambda file, function: loaded.sources.to_local(file, function).path
+            await _crash_frames(loaded),
+            lambda file, function: loaded.sources.to_local(file, function).path,
+            loaded.scope,
         )
     except BackendError as exc:
         raise backend_error(exc) from None
@@ -157,6 +181,14 @@ async def build_report(
         await loaded.close()
     crash = loaded.crash
     notes = list(crash.notes)
+    landing = summary.landing
+    if landing is not None and landing.asleep:
+        # No goroutine crashed: the stack above is the runtime's own thread; say where the program stood.
+        where = landing.location
+        notes.append(
+            f"no goroutine crashed; the most telling asleep goroutine is goroutine {landing.goroutine_id}, at "
+            f"{traceback_name(where.function)} ({where.file}:{where.line})"
+        )
     if loaded.goroutines.unreadable:
         notes.append(f"{loaded.goroutines.unreadable:,} goroutines could not be read from the core and are not counted")
     if goroutines.approximate:

@@ -13,12 +13,20 @@ __all__ = ["exception_info"]
 
 
 async def exception_info(
-    core: LoadedCore, paths: ClientPaths, crash_thread_id: int, thread_id: int, depth: int
+    core: LoadedCore,
+    paths: ClientPaths,
+    crash_thread_id: int,
+    thread_id: int,
+    depth: int,
+    *,
+    landing_thread_id: int | None = None,
 ) -> m.ExceptionInfoResponseBody:
-    if thread_id != crash_thread_id:
+    """The crash, asked for on the thread that crashed or, when no goroutine crashed, on the asleep
+    goroutine the editor was sent to (its stop says what killed the program too)."""
+    if thread_id not in (crash_thread_id, landing_thread_id):
         raise GocoreError(ErrorId.NO_EXCEPTION_INFO, id=thread_id)
     crash = core.crash
-    frames = await core.stacks.stack(owner_of(thread_id), depth)
+    frames = [s.frame for s in await core.shown_stack(owner_of(crash_thread_id), depth)]
     # The runtime's own traceback starts where the crash began, not in the signal machinery.
     shown = frames[crash.origin_frame_index or 0 :] if crash.origin_frame_index is not None else frames
     traceback = format_details(

@@ -96,6 +96,7 @@ class CoreSession:
             debug_info_directories=tuple(args.debug_info_directories),
             symbol_file=args.symbol_file,
             direct=args.direct_reader,
+            your_code=args.your_code,
         )
         shown: list[asyncio.Future[None]] = []
         started = time.monotonic()
@@ -131,22 +132,45 @@ class CoreSession:
             self.machine.move(SessionState.STOPPED)
 
     async def send_stop(self) -> None:
-        """The one stop of a core session, sent after the configurationDone response."""
+        """The stop of a core session, sent after the configurationDone response.
+
+        On the thread that crashed, with a short badge as the description (VS Code prints it on the
+        thread's row, where a whole panic message squeezes the thread's name away) and the runtime's
+        report as the text. When no goroutine crashed (a deadlock, an external signal) that thread is the
+        runtime's own; a second stop then sends the editor to the most telling asleep goroutine
+        (`core.landing`), and the first one leaves the focus alone so that the second one wins.
+        """
+        from gocore_dap.goviews.presentation import stop_badge
+
         target = self.target()
         crash = target.core.crash
+        badge = stop_badge(crash)
+        landing = await target.landing_thread_id()
         await self._output(crash.headline + "\n", category="stderr")
         await self._emit(
             "stopped",
             m.StoppedEventBody(
                 reason="exception",
-                description=crash.headline,
+                description=badge,
                 thread_id=target.crash_thread_id,
                 text=crash.report,
                 all_threads_stopped=True,
-                preserve_focus_hint=False,
+                preserve_focus_hint=landing is not None,
             ),
         )
         log.info("stopped on thread %s", target.crash_thread_id)
+        if landing is not None:
+            await self._emit(
+                "stopped",
+                m.StoppedEventBody(
+                    reason="exception",
+                    description=badge,
+                    thread_id=landing,
+                    text=crash.report,
+                    all_threads_stopped=False,
+                    preserve_focus_hint=False,
+                ),
+            )
 
     async def terminate(self) -> None:
         await self.close()

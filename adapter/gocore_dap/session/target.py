@@ -60,6 +60,13 @@ class Target:
 
     async def start_reading_goroutines(self) -> None:
         self.core.goroutines.start_loading()
+    async def landing_thread_id(self) -> int | None:
+        """When no goroutine crashed: the asleep goroutine the editor opens (None when none has a frame of
+        your code, or a goroutine crashed)."""
+        if self.core.crash.crashing_goroutine_id is not None:
+            return None
+        landing = await self.core.landings.asleep_landing()
+        return landing.goroutine_id if landing is not None else None
 
     async def close(self) -> None:
         await self.paths.close()
@@ -75,7 +82,10 @@ class Target:
 
     @fails_as(ErrorId.DLV_FAILED)
     async def exception_info(self, thread_id: int) -> m.ExceptionInfoResponseBody:
-        return await exception_info(self.core, self.paths, self.crash_thread_id, thread_id, self.depth)
+        return await exception_info(
+            self.core, self.paths, self.crash_thread_id, thread_id, self.depth,
+            landing_thread_id=await self.landing_thread_id(),
+        )  # fmt: skip
 
     @fails_as(ErrorId.DLV_FAILED)
     async def goroutines(self, query: GoroutinesQuery) -> GoroutinesPage:

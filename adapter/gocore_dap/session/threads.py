@@ -1,7 +1,12 @@
 """The editor's thread list: the crashing goroutine (or OS thread) first, then user goroutines.
 
 DAP thread ids are goroutine ids; an OS thread that runs no goroutine (a deadlock, an external signal)
-gets an id of its own block (`goviews.presentation.os_thread_dap_id`).
+gets an id of its own block (`goviews.presentation.os_thread_dap_id`). When no goroutine crashed, the
+asleep goroutine the editor is sent to (`core.landing`) comes right after the crashing thread.
+
+A goroutine is named after its place in your code (`goviews.user_location`): the innermost frame of
+yours on its stack, where Delve's user location stops in the standard library (`time.Sleep`,
+`sync.(*Mutex).Lock`) or names the function an inlined call sits in.
 """
 
 from __future__ import annotations
@@ -11,12 +16,15 @@ from collections.abc import Awaitable, Callable
 import attrs
 
 from gocore_dap.backends.delve.api import Goroutine
+from gocore_dap.backends.delve.errors import DelveRpcError
+from gocore_dap.core.landing import shown_locations
 from gocore_dap.core.loaded import LoadedCore
 from gocore_dap.core.stacks import StackOwner
 from gocore_dap.errors import ErrorId, GocoreError
 from gocore_dap.goviews import presentation
 from gocore_dap.goviews.frames import first_user_frame_index
-from gocore_dap.goviews.goroutine_info import GoGoroutine, wait_minutes
+from gocore_dap.goviews.goroutine_info import GoGoroutine, GoLocation, wait_minutes
+from gocore_dap.goviews.user_location import user_location
 from gocore_dap.goviews.wait_reasons import WaitReasonTable, goroutine_state
 
 __all__ = ["DEFAULT_MAX_THREADS", "ThreadEntry", "ThreadList", "goroutine_entry", "owner_of"]
@@ -26,6 +34,9 @@ __all__ = ["DEFAULT_MAX_THREADS", "ThreadEntry", "ThreadList", "goroutine_entry"
 DEFAULT_MAX_THREADS = 1000
 # Frames read to name an OS thread by what it was doing.
 _THREAD_NAME_DEPTH = 64
+# Frames read to name a goroutine after its place in your code: enough for nearly every stack (the runtime's
+# park machinery and a library call or two sit above it); a deeper read only when they are not.
+_GOROUTINE_NAME_DEPTH = 16
 
 Output = Callable[[str], Awaitable[None]]
 
@@ -46,16 +57,24 @@ def owner_of(dap_thread_id: int) -> StackOwner:
 
 
 def goroutine_entry(
-    g: Goroutine, wait_reasons: WaitReasonTable, *, crashed: bool, now_ns: int | None = None
+    g: Goroutine,
+    wait_reasons: WaitReasonTable,
+    *,
+    crashed: bool,
+    now_ns: int | None = None,
+    function: str | None = None,
 ) -> ThreadEntry:
-    """A goroutine named as the runtime's traceback header names it, then where it is."""
+    """A goroutine named as the runtime's traceback header names it, then where it is: `function`, else
+    Delve's user location."""
     loc = g.user_current_loc or g.current_loc
     state = goroutine_state(g.status, g.wait_reason, wait_reasons)
     minutes = wait_minutes(g.status, g.wait_since, now_ns)
     if minutes:
         # As the runtime's header prints it: `[chan receive, 5 minutes]` (nothing under a minute).
         state += f", {minutes} minutes"
-    name = presentation.goroutine_thread_name(g.id, state, loc.function_name if loc else "", crashed=crashed)
+    if function is None:
+        function = loc.function_name if loc else ""
+    name = presentation.goroutine_thread_name(g.id, state, function, crashed=crashed)
     return ThreadEntry(dap_id=g.id, name=name, goroutine_id=g.id, lwp=None)
 
 
@@ -106,6 +125,8 @@ class ThreadList:
                 self._refresh_asked = True
                 model.start_loading()
                 model.when_loaded(self._refresh)
+        if self._core.crash.crashing_goroutine_id is None:
+            await self._landing_second(entries)
         await self._say_cap(more, len(entries))
         listed = {e.dap_id for e in entries}
         entries.extend(e for gid, e in self._revealed.items() if gid not in listed)
@@ -137,8 +158,16 @@ class ThreadList:
                 continue
             if self._hide_system and presentation.is_system_goroutine(g.start_loc.function_name if g.start_loc else ""):
                 continue
-            entries.append(goroutine_entry(g, core.wait_reasons, crashed=False, now_ns=now_ns))
+            function = await self._user_function(g)
+            entries.append(goroutine_entry(g, core.wait_reasons, crashed=False, now_ns=now_ns, function=function))
         return more
+
+    async def _landing_second(self, entries: list[ThreadEntry]) -> None:
+        """No goroutine crashed: the asleep goroutine the editor lands on comes right after the crash's thread."""
+        landing = await self._core.landings.asleep_landing()
+        at = next((i for i, e in enumerate(entries) if landing and e.goroutine_id == landing.goroutine_id), None)
+        if at is not None and at > 1:
+            entries.insert(1, entries.pop(at))
 
     async def _say_cap(self, more: bool, listed: int) -> None:
         if more and not self._said_cap:
@@ -164,22 +193,48 @@ class ThreadList:
         self._revealed[goroutine_id] = ThreadEntry(dap_id=goroutine_id, name=name, goroutine_id=goroutine_id, lwp=None)
         return True
 
+    async def _user_function(self, g: Goroutine) -> str:
+        """The function of the goroutine's place in your code (see the module docstring)."""
+        core = self._core
+        loc = g.user_current_loc or g.current_loc
+        # Delve's user location cannot stand in for the stack even when it names your function: for a
+        # call inlined into it, it names the enclosing function with the callee's line (Delve 1.27.2:
+        # `main.main.gowrap1` for `main.(*pipeline).producer` inlined into the go statement's wrapper).
+        # Only (function, file, line) and a short stack: a thousand goroutines are named per thread list.
+        depth = _GOROUTINE_NAME_DEPTH
+        while True:
+            try:
+                frames = await core.api.stack_locations(g.id, depth)
+            except DelveRpcError:
+                return loc.function_name if loc else ""
+            where = user_location([GoLocation(*f) for f in frames], core.scope)
+            if where is not None:
+                return where.function
+            if len(frames) <= depth or depth >= _THREAD_NAME_DEPTH:
+                return loc.function_name if loc else ""
+            depth = _THREAD_NAME_DEPTH
+
     async def _crash_entry(self) -> ThreadEntry:
-        crash, stacks = self._core.crash, self._core.stacks
+        crash, core = self._core.crash, self._core
+        stacks = core.stacks
         crashed_g = crash.crashing_goroutine_id
         if crashed_g:
-            # Named after its first user frame on our own stack: Delve's user location stops at the
-            # signal frames when the crash came from C code.
-            frames = await stacks.stack(StackOwner.goroutine(crashed_g), self._depth)
-            user = first_user_frame_index([f.location.function_name for f in frames])
-            function = frames[user].location.function_name if user is not None else ""
+            # Named after its place in your code on the stack as shown: Delve's user location stops at
+            # the signal frames when the crash came from C code.
+            frames = shown_locations(await core.shown_stack(StackOwner.goroutine(crashed_g), self._depth))
+            where = user_location(frames, core.scope)
+            if where is not None:
+                function = where.function
+            else:
+                user = first_user_frame_index([f.function for f in frames])
+                function = frames[user].function if user is not None else ""
             name = presentation.goroutine_thread_name(
                 crashed_g, crash.goroutine_state or "running", function, crashed=True
             )
             return ThreadEntry(dap_id=crashed_g, name=name, goroutine_id=crashed_g, lwp=None)
         lwp = crash.crashing_thread_id
-        frames = await stacks.stack(StackOwner.thread(lwp), _THREAD_NAME_DEPTH)
-        function = presentation.thread_headline_function([f.location.function_name for f in frames])
+        thread_frames = await stacks.stack(StackOwner.thread(lwp), _THREAD_NAME_DEPTH)
+        function = presentation.thread_headline_function([f.location.function_name for f in thread_frames])
         return ThreadEntry(
             dap_id=presentation.os_thread_dap_id(lwp),
             name=presentation.os_thread_name(lwp, function, crashed=True),

@@ -44,6 +44,44 @@ test("fallback: the stopped event's description is the headline", () => {
   assert.equal(fromStoppedEvent({ reason: "exception" }), undefined);
 });
 
+test("fallback: with a short badge as the description, the headline comes from the text", () => {
+  const c = fromStoppedEvent({
+    reason: "exception",
+    description: "SIGSEGV",
+    text: "SIGSEGV: segmentation violation\nPC=0x4a1d00 m=0 sigcode=1 addr=0x0\nsignal arrived during cgo execution",
+    threadId: 1,
+  });
+  assert.ok(c);
+  assert.equal(c.headline, "SIGSEGV: segmentation violation");
+  assert.equal(c.kind, "signal");
+  const diag = fromStoppedEvent({ description: "fatal error", text: "runtime: oops\nfatal error: all goroutines are asleep - deadlock!" });
+  assert.equal(diag?.headline, "fatal error: all goroutines are asleep - deadlock!");
+});
+
+test("a deadlock's summary names the asleep goroutine the editor opens, and keeps the order", () => {
+  const summary: CrashSummaryBody = {
+    kind: "fatal error",
+    headline: "fatal error: all goroutines are asleep - deadlock!",
+    message: "all goroutines are asleep - deadlock!",
+    crashingThreadId: 30424,
+    panicChain: [],
+    goVersion: "go1.26.8",
+    goroutineCount: 10,
+    build: { mainModule: { path: "example.com/app", version: "(devel)" }, trimpath: false, settings: {} },
+    program: "/srv/app/server",
+    core: "/var/crash/core",
+    landing: { goroutineId: 1, location: { function: "main.main", file: "/src/app/main.go", line: 53 }, asleep: true },
+    asleepOrder: [1, 19, 20],
+  };
+  const defs = loadDefinitions();
+  assert.deepEqual(validate(summary, defs.GoCrashSummary, defs), [], "the canned summary follows go-extensions.json");
+  const c = fromCrashSummary(summary);
+  assert.equal(c.goroutineId, undefined);
+  assert.equal(c.landingGoroutineId, 1);
+  assert.deepEqual(c.asleepOrder, [1, 19, 20]);
+  assert.match(c.details, /Most telling asleep goroutine: 1, at main\\\.main \(main\\\.go:53\)/);
+});
+
 test("long and multi-line headlines fit the status bar", () => {
   const c = fromStoppedEvent({ description: `panic: ${"x".repeat(200)}\nsecond line` });
   assert.ok(c);

@@ -226,6 +226,54 @@ test("ungrouped: a flat page, crasher first with its location", () => {
   assert.equal(v.highlight, true);
 });
 
+test("a goroutine waiting in a library call says so after its place in the program's code", () => {
+  const locker = g(20, "sync.Mutex.Lock", "main.locker", { waitingIn: "sync.(*Mutex).Lock" });
+  assert.deepEqual(validate(body({ total: 1, totalUnfiltered: 1, crashing: null, goroutines: [locker] }), bodySchema, defs), []);
+  const model = new GoroutineTreeModel({ groupBy: "none", pageSize: 100 });
+  model.acceptRoot(body({ total: 1, totalUnfiltered: 1, crashing: null, goroutines: [locker] }), 0);
+  const v = model.view(model.rootChildren()[0]);
+  assert.equal(v.label, "20  main.locker");
+  assert.equal(v.description, "sync.Mutex.Lock · main.go:30 · in sync.(*Mutex).Lock");
+  assert.match(v.tooltip, /- at `main\.locker` `\/src\/app\/main\.go:30` · in `sync\.\(\*Mutex\)\.Lock`/);
+  // In a stack group the group's label already carries the place and the call.
+  const grouped = new GoroutineTreeModel({ groupBy: "stack", pageSize: 100 });
+  grouped.acceptRoot(body({ total: 1, totalUnfiltered: 1, crashing: null, groups: [group("k", 1, locker, { "sync.Mutex.Lock": 1 })], totalGroups: 1 }), 0);
+  const node = grouped.rootChildren()[0] as GroupNode;
+  grouped.acceptMembers(node, body({ total: 1, totalUnfiltered: 1, crashing: null, goroutines: [locker] }), 0);
+  const member = grouped.children(node)!.find((n) => n.kind === "goroutine")!;
+  assert.equal(grouped.view(member).description, "sync.Mutex.Lock");
+});
+
+test("no goroutine crashed: the asleep goroutine the editor opened has its group expanded and revealed", () => {
+  const main = g(1, "chan receive", "main.main");
+  const flusher = g(20, "sync.Mutex.Lock", "main.flusher", { waitingIn: "sync.(*Mutex).Lock" });
+  const gc = g(2, "force gc (idle)", "runtime.forcegchelper", { system: true });
+  // The adapter lists the asleep user goroutines first when nothing crashed (crashSummary asleepOrder).
+  const deadlock = body({
+    total: 3,
+    totalUnfiltered: 3,
+    crashing: null,
+    groups: [group("k-main", 1, main, { "chan receive": 1 }), group("k-flusher", 1, flusher, { "sync.Mutex.Lock": 1 }), group("k-gc", 1, gc, { "force gc (idle)": 1 })],
+    totalGroups: 3,
+  });
+  const model = new GoroutineTreeModel({ groupBy: "stack", pageSize: 100 });
+  model.acceptRoot(deadlock, 0);
+  assert.equal(model.crashingNode(), undefined);
+  // Before the second stop names the goroutine: the first of the program's groups.
+  assert.equal((model.landingNode() as GroupNode).group.key, "k-main");
+  model.landingGoroutineId = 20;
+  const landing = model.landingNode() as GroupNode;
+  assert.equal(landing.group.key, "k-flusher");
+  assert.equal(model.view(landing).collapsible, "expanded");
+  assert.equal(model.view(landing).highlight, false);
+  assert.equal(model.view(model.rootChildren()[0]).collapsible, "collapsed");
+  // With a crash there is no asleep landing.
+  const crashed = new GoroutineTreeModel({ groupBy: "stack", pageSize: 100 });
+  crashed.acceptRoot(grouped, 0);
+  crashed.landingGoroutineId = 7;
+  assert.equal(crashed.landingNode(), undefined);
+});
+
 test("a filter that hides the crasher still shows it, pinned", () => {
   const model = new GoroutineTreeModel({ groupBy: "stack", pageSize: 100, filter: { states: ["chan receive"] } });
   assert.deepEqual(model.rootRequest().filter, { states: ["chan receive"] });

@@ -37,6 +37,15 @@ test("shape checks: numbers > 0 and substitutePath rules with from and to", () =
   assert.equal(checkShape({ substitutePath: "x" as unknown as [] })[0].field, "substitutePath");
 });
 
+test("shape checks: yourCode is one of the adapter's scopes", () => {
+  for (const yourCode of ["modules", "mainModule", "nonRuntime"] as const) {
+    assert.deepEqual(checkShape({ yourCode }), []);
+  }
+  const [problem] = checkShape({ yourCode: "main" as unknown as "modules" });
+  assert.equal(problem.field, "yourCode");
+  assert.match(problem.message, /"modules", "mainModule", "nonRuntime", not "main"/);
+});
+
 test("relative paths are relative to the workspace folder; ~ is home", () => {
   const c = absolutize({ program: "bin/server", coreFilePath: "/abs/core", dlvPath: "~/dlv" }, "/ws");
   assert.equal(c.program, "/ws/bin/server");

@@ -4,6 +4,7 @@ import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { YOUR_CODE } from "../../launchConfig";
 import { extensionRoot } from "../support";
 
 interface Manifest {
@@ -58,7 +59,7 @@ test("the go-core debugger documents every launch attribute and its snippets are
   const [debuggerEntry] = manifest.contributes.debuggers;
   assert.equal(debuggerEntry.type, "go-core");
   const props = debuggerEntry.configurationAttributes.launch.properties;
-  for (const key of ["program", "coreFilePath", "dlvPath", "substitutePath", "stackTraceDepth", "hideSystemGoroutines", "showRegisters", "maxThreads", "dlvTimeout"]) {
+  for (const key of ["program", "coreFilePath", "dlvPath", "substitutePath", "stackTraceDepth", "hideSystemGoroutines", "showRegisters", "maxThreads", "dlvTimeout", "yourCode"]) {
     assert.ok(props[key], key);
     assert.ok(props[key].description || props[key].markdownDescription, `${key} has a description`);
   }
@@ -76,4 +77,17 @@ test("the pure modules load without the vscode module (node alone runs their tes
     const source = fs.readFileSync(file, "utf8");
     assert.ok(!/require\("vscode"\)/.test(source), `${name} imports vscode`);
   }
+});
+
+test("yourCode offers exactly the adapter's scopes (goviews/code_scope.py YourCode), default first", () => {
+  const [debuggerEntry] = manifest.contributes.debuggers;
+  const prop = debuggerEntry.configurationAttributes.launch.properties.yourCode as unknown as { enum: string[]; default: string };
+  const source = fs.readFileSync(path.join(extensionRoot, "..", "adapter", "gocore_dap", "goviews", "code_scope.py"), "utf8");
+  const block = /class YourCode\(enum\.StrEnum\):\n((?:\s+\w+ = "\w+"\n)+)/.exec(source);
+  assert.ok(block, "class YourCode not found in code_scope.py");
+  const adapter = [...block[1].matchAll(/= "(\w+)"/g)].map((m) => m[1]).sort();
+  assert.deepEqual([...prop.enum].sort(), adapter);
+  assert.deepEqual([...YOUR_CODE].sort(), adapter);
+  assert.equal(prop.default, "modules");
+  assert.equal(prop.enum[0], prop.default);
 });
