@@ -5,13 +5,16 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from gocore_dap.core.loaded import LoadedCore
-from gocore_dap.goviews.code_scope import CodeScope
-from gocore_dap.lsp.collect import CoreFacts
-from gocore_dap.lsp.core_request import CoreRequest
 from gocore_dap.lsp.file_view import FileView
 from gocore_dap.lsp.render import CoreLabel
+
+if TYPE_CHECKING:
+    from gocore_dap.core.loaded import LoadedCore
+    from gocore_dap.goviews.code_scope import CodeScope
+    from gocore_dap.lsp.collect import CoreFacts
+    from gocore_dap.lsp.core_request import CoreRequest
 
 __all__ = ["OpenCore", "OpenCores"]
 

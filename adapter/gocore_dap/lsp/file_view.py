@@ -9,14 +9,17 @@ of the right revision). Pure: the caller brings the text.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import attrs
 
 from gocore_dap.goviews.frames import traceback_name
 from gocore_dap.lsp.build_check import LineExpectation, Verdict, callee_tokens, check_text, declaration_tokens
-from gocore_dap.lsp.collect import CoreFacts
 from gocore_dap.lsp.line_tracking import LineMap
 from gocore_dap.lsp.marks import CrashMark, FunctionMark, LineMark, PanicSite
+
+if TYPE_CHECKING:
+    from gocore_dap.lsp.collect import CoreFacts
 
 __all__ = ["FileView", "Placed", "PlacedFunction"]
 

@@ -25,6 +25,15 @@ def _private_stdout() -> tuple[object, object]:
     return os.fdopen(lsp_fd, "wb", buffering=0), sys.stdin.buffer
 
 
+def _expected_errors(record: logging.LogRecord) -> bool:
+    """pygls logs a traceback for every error answer; an LSP error the server raises on purpose (a bad
+    argument, no core open) is an answer, not a failure of the server."""
+    from pygls.exceptions import JsonRpcException
+
+    error = record.exc_info[1] if record.exc_info else None
+    return not isinstance(error, JsonRpcException)
+
+
 def run_lsp(log_file: Path | None = None, verbose: bool = False) -> int:
     log_path = log_file or (Path(os.environ["GOCORE_DAP_LOG"]) if os.environ.get("GOCORE_DAP_LOG") else None)
     logging.basicConfig(
@@ -34,6 +43,7 @@ def run_lsp(log_file: Path | None = None, verbose: bool = False) -> int:
     )
     # pygls logs every message it sends at INFO: only a verbose log wants that.
     logging.getLogger("pygls").setLevel(logging.DEBUG if verbose else logging.WARNING)
+    logging.getLogger("pygls.protocol.json_rpc").addFilter(_expected_errors)
     out, stdin = _private_stdout()
 
     from gocore_dap.lsp.server import create_server

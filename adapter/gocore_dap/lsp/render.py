@@ -7,6 +7,7 @@ Every value says which core it comes from: diagnostics carry `source` "gocore-da
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import attrs
 from lsprotocol import types as lsp
@@ -14,9 +15,11 @@ from lsprotocol import types as lsp
 from gocore_dap.goviews.frames import traceback_name
 from gocore_dap.goviews.goroutine_info import GoLocation
 from gocore_dap.goviews.user_location import short_location
-from gocore_dap.lsp.collect import CoreFacts
 from gocore_dap.lsp.file_view import FileView, Placed, PlacedFunction
 from gocore_dap.lsp.marks import LineMark, state_summary
+
+if TYPE_CHECKING:
+    from gocore_dap.lsp.collect import CoreFacts
 
 __all__ = [
     "SOURCE",

@@ -192,11 +192,17 @@ class GoCoreLanguageServer(LanguageServer):
                 )
 
         loaded = None
+        started = loop.time()
         try:
             loaded = await open_core(request.options, progress=progress, on_delve_exit=self._delve_exited)
+            opened_at = loop.time()
             scope = CodeScope.from_build_info(loaded.build_info, request.your_code)
             progress("reading goroutines and sources")
             facts = await collect_facts(loaded, scope)
+            log.info(
+                "%s: open_core %.2f s, goroutines and sources %.2f s",
+                core_path, opened_at - started, loop.time() - opened_at,
+            )  # fmt: skip
         except BaseException:
             if loaded is not None:
                 await loaded.close()
