@@ -95,12 +95,14 @@ class RawLsp:
                 self.process.kill()
 
 
+def _at(uri: str, line: int = 0) -> dict[str, Any]:
+    return {"textDocument": {"uri": uri}, "position": {"line": line, "character": 0}}
+
+
 def test_requests_before_initialize_and_malformed_input_get_errors(tmp_path: Path) -> None:
     raw = RawLsp()
     try:
-        early = raw.request(
-            1, "textDocument/hover", {"textDocument": {"uri": "file:///x.go"}, "position": {"line": 0, "character": 0}}
-        )
+        early = raw.request(1, "textDocument/hover", _at("file:///x.go"))
         assert early["error"]["code"] == -32002, early  # ServerNotInitialized
         init = raw.request(2, "initialize", {"processId": None, "rootUri": uri_of(tmp_path), "capabilities": {}})
         assert "capabilities" in init["result"], init
@@ -122,9 +124,7 @@ def test_requests_before_initialize_and_malformed_input_get_errors(tmp_path: Pat
         assert unknown["error"]["code"] == -32601, unknown
 
         # Requests that need a core, before one is open: errors that say how to open one.
-        at = raw.request(
-            5, "gocore/goroutinesAt", {"textDocument": {"uri": "file:///x.go"}, "position": {"line": 0, "character": 0}}
-        )
+        at = raw.request(5, "gocore/goroutinesAt", _at("file:///x.go"))
         assert at["error"]["code"] == -32803 and "no core dump is open" in at["error"]["message"], at
         closing = raw.request(6, "workspace/executeCommand", {"command": "gocore.closeCore", "arguments": []})
         assert closing["error"]["code"] == -32803, closing
@@ -139,7 +139,7 @@ def test_requests_before_initialize_and_malformed_input_get_errors(tmp_path: Pat
         hover = raw.request(
             9,
             "textDocument/hover",
-            {"textDocument": {"uri": uri_of(tmp_path / "a.go")}, "position": {"line": 0, "character": 0}},
+            _at(uri_of(tmp_path / "a.go")),
         )
         assert hover.get("result") is None and "error" not in hover, hover
 
@@ -148,9 +148,7 @@ def test_requests_before_initialize_and_malformed_input_get_errors(tmp_path: Pat
 
         shutdown = raw.request(11, "shutdown")
         assert "error" not in shutdown, shutdown
-        after = raw.request(
-            12, "textDocument/hover", {"textDocument": {"uri": "file:///x.go"}, "position": {"line": 0, "character": 0}}
-        )
+        after = raw.request(12, "textDocument/hover", _at("file:///x.go"))
         assert after["error"]["code"] == -32600, after
         raw.send({"jsonrpc": "2.0", "method": "exit"})
         assert raw.process.wait(30) == 0

@@ -142,7 +142,7 @@ def code_line_flags(lines: Sequence[str]) -> list[bool]:
     in_block = False
     in_raw = False
     for text in lines:
-        code = False
+        code = in_raw  # a line inside a raw string literal is part of an expression, even a blank one
         i = 0
         n = len(text)
         while i < n:
