@@ -38,6 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     lsp.add_argument("--log-file", metavar="FILE", type=Path, help="write the server's own log here")
     lsp.add_argument("--verbose", action="store_true", help="log every message (with --log-file)")
+    # LSP clients (vscode-languageclient, many editor configurations) add --stdio: it is the only transport.
+    lsp.add_argument("--stdio", action="store_true", help="talk LSP on stdin/stdout (the default and only transport)")
     _add_debugpy(lsp)
 
     report = commands.add_parser(

@@ -9,6 +9,9 @@
 // selects it in the Call Stack.
 // Scenario 2 ("Go: Open Core Dump…"): no launch.json; the command palette, the core path typed into the
 // file dialog, the executable named in the core picked from the list.
+// Scenario 4 (the crash in the source): after F5 the language server (gocore-dap lsp, started by the
+// extension) marks the crash line with an error and a parked line with its goroutine count (Problems panel,
+// inlay hint); the session's end takes the marks away.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, execFileSync } from "node:child_process";
@@ -35,6 +38,8 @@ const inputs = {
   userFunction: env.GOCORE_E2E_FUNCTION,
   artifacts: env.GOCORE_E2E_ARTIFACTS ?? path.resolve(here, "..", "..", "test-artifacts", "e2e"),
   readmeShot: env.GOCORE_E2E_README_SHOT,
+  parkedLine: env.GOCORE_E2E_PARKED_LINE ? Number(env.GOCORE_E2E_PARKED_LINE) : undefined,
+  parkedText: env.GOCORE_E2E_PARKED_TEXT,
   chromium: env.GOCORE_E2E_CHROMIUM ?? "/usr/bin/chromium",
 };
 
@@ -517,6 +522,89 @@ describe("gocore-dap in VS Code (code-server 4.100.3, headless Chromium)", { ski
       await shot(page, "06-explorer-crash");
     } catch (error) {
       await shot(page, "explorer-failure").catch(() => undefined);
+      error.message += `\n--- code-server log (tail) ---\n${vscode.log.join("").split("\n").slice(-30).join("\n")}`;
+      throw error;
+    }
+  });
+
+  test("after F5 the source shows the crash line and the goroutines parked on each line (the language server)", { skip: only !== "tests" }, async () => {
+    assert.ok(inputs.parkedText && inputs.parkedLine, "GOCORE_E2E_PARKED_LINE and GOCORE_E2E_PARKED_TEXT (set by tests/e2e/test_vscode_e2e.py)");
+    const vscode = new VSCode("source");
+    servers.push(vscode);
+    fs.writeFileSync(
+      path.join(vscode.workspace, ".vscode", "launch.json"),
+      JSON.stringify({ version: "0.2.0", configurations: [{ name: "Open Go core dump", type: "go-core", request: "launch", program: inputs.program, coreFilePath: inputs.core }] }),
+    );
+    await vscode.start();
+    const page = await openWorkbench(browser, vscode);
+    try {
+      await page.keyboard.press("Control+Shift+D");
+      await page.locator(".debug-start-action, .start-debug-action-item, .debug-view-content").first().waitFor();
+      // On a loaded machine the workbench may drop a key pressed while it settles: F5, then the start button.
+      await page.keyboard.press("F5");
+      try {
+        await page.locator(".debug-toolbar").waitFor({ timeout: 15_000 });
+      } catch {
+        await page.locator(".debug-start-action .codicon-debug-start, .start-debug-action-item .codicon-debug-start").first().click();
+      }
+      await page.locator(".exception-widget").waitFor();
+
+      // The Problems panel lists what the language server published for the open file.
+      await page.keyboard.press("Control+Shift+M");
+      const problems = page.locator(".markers-panel");
+      await problems.waitFor();
+      const rowsText = async () => (await problems.locator(".monaco-list-row").allInnerTexts()).map((t) => t.replace(/\s+/g, " "));
+      const deadline = Date.now() + 2 * STEP;
+      let rows = [];
+      for (;;) {
+        rows = await rowsText();
+        const crash = rows.some((t) => inputs.headline && t.includes(inputs.headline) && t.includes(`[Ln ${inputs.line},`));
+        const parked = rows.some((t) => t.includes(inputs.parkedText) && t.includes(`[Ln ${inputs.parkedLine},`));
+        if (crash && parked) {
+          break;
+        }
+        assert.ok(Date.now() < deadline, `the Problems panel shows the crash on line ${inputs.line} and "${inputs.parkedText}" on line ${inputs.parkedLine}:\n${rows.join("\n")}`);
+        await page.waitForTimeout(500);
+      }
+      assert.ok(rows.some((t) => /gocore-dap/.test(t)), `the diagnostics name their source:\n${rows.join("\n")}`);
+
+      // The parked line carries an inlay hint with the same count, in the editor itself: bring it into view.
+      await page.locator(".monaco-editor .view-lines").first().click();
+      await page.keyboard.press("Control+G");
+      await page.locator(".quick-input-widget input").waitFor();
+      await page.keyboard.type(String(inputs.parkedLine));
+      await page.keyboard.press("Enter");
+      // The hint is text of the rendered line (VS Code writes its spaces as no-break spaces).
+      await page.waitForFunction(
+        (want) =>
+          [...document.querySelectorAll(".monaco-editor .view-lines .view-line")].some((line) =>
+            (line.textContent ?? "").replace(/\u00a0/g, " ").includes(want),
+          ),
+        inputs.parkedText,
+        { timeout: STEP },
+      );
+      // The picture: the crash line and the parked line in one view.
+      await page.keyboard.press("Control+G");
+      await page.locator(".quick-input-widget input").waitFor();
+      await page.keyboard.type(String(Math.round((inputs.line + inputs.parkedLine) / 2)));
+      await page.keyboard.press("Enter");
+      await page.waitForTimeout(800);
+      await shot(page, "07-core-in-source");
+
+      // The session ends: the marks go with it (nothing pinned).
+      await page.keyboard.press("Shift+F5");
+      const gone = Date.now() + STEP;
+      for (;;) {
+        rows = await rowsText();
+        if (!rows.some((t) => t.includes(inputs.parkedText))) {
+          break;
+        }
+        assert.ok(Date.now() < gone, `the marks outlived the session:\n${rows.join("\n")}`);
+        await page.waitForTimeout(500);
+      }
+      await shot(page, "08-session-ended");
+    } catch (error) {
+      await shot(page, "source-failure").catch(() => undefined);
       error.message += `\n--- code-server log (tail) ---\n${vscode.log.join("").split("\n").slice(-30).join("\n")}`;
       throw error;
     }

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from gocore_dap.goviews.traceback_text import parse_traceback
 from tests.extension.support import (
     EXTENSION,
     REPO,
@@ -29,6 +30,7 @@ from tests.extension.support import (
     run_node_tests,
     unavailable,
 )
+from tests.lsp.expected import expected_lines
 
 E2E = EXTENSION / "e2e"
 CODE_SERVER = E2E / "node_modules" / ".bin" / "code-server"
@@ -55,7 +57,6 @@ def _package_vsix(dest: Path) -> Path:
         [
             str(EXTENSION / "node_modules" / ".bin" / "vsce"),
             "package",
-            "--no-dependencies",
             "--allow-missing-repository",
             "--out",
             str(vsix),
@@ -69,6 +70,17 @@ def _package_vsix(dest: Path) -> Path:
     if proc.returncode != 0 or not vsix.exists():
         pytest.fail(f"vsce package failed:\n{proc.stdout}\n{proc.stderr}", pytrace=False)
     return vsix
+
+
+def _parked_line(core_dir: Path, crash_line: int) -> tuple[int, str]:
+    """A line of main.go where the program's own traceback shows goroutines parked (not the crash line), and
+    what the language server must say there: `N goroutine(s) · STATE`."""
+    parsed = parse_traceback((core_dir / "stderr.txt").read_text(errors="replace"))
+    for line, seen in sorted(expected_lines(parsed).items()):
+        if line != crash_line and len(seen.states) == 1:
+            ((state, count),) = seen.states.items()
+            return line, f"{count:,} goroutine{'s' if count != 1 else ''} · {state}"
+    raise AssertionError("the traceback shows no parked goroutine in main.go")
 
 
 def _line_of(source: Path, needle: str) -> int:
@@ -86,6 +98,8 @@ def test_vscode_end_to_end(tmp_path: Path) -> None:
     gocore_dap = adapter()
     vsix = _package_vsix(tmp_path)
     source = core.source_dir / "main.go"
+    crash_line = _line_of(source, "panic(err)")
+    parked_line, parked_text = _parked_line(core.core.parent, crash_line)
     env = {
         "GOCORE_E2E_PROGRAM": str(core.program),
         "GOCORE_E2E_CORE": str(core.core),
@@ -93,7 +107,10 @@ def test_vscode_end_to_end(tmp_path: Path) -> None:
         "GOCORE_DAP_PATH": str(gocore_dap),
         "GOCORE_E2E_SOURCE": str(source),
         # classic: the worker goroutine panics in main.worker at `panic(err)`.
-        "GOCORE_E2E_LINE": str(_line_of(source, "panic(err)")),
+        "GOCORE_E2E_LINE": str(crash_line),
+        # The language server's marks: a parked line and its count, from the program's own traceback.
+        "GOCORE_E2E_PARKED_LINE": str(parked_line),
+        "GOCORE_E2E_PARKED_TEXT": parked_text,
         "GOCORE_E2E_FUNCTION": "main.worker",
         "GOCORE_E2E_ARTIFACTS": str(ARTIFACTS),
     }

@@ -11,6 +11,7 @@ import asyncio
 import logging
 import os
 import sys
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -54,9 +55,13 @@ def run_lsp(log_file: Path | None = None, verbose: bool = False) -> int:
     assert isinstance(protocol, GoCoreProtocol)
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lsp-stdin")
     try:
-        return asyncio.run(serve(protocol, stdin, out, executor, server.close_all))  # type: ignore[arg-type]
+        code = asyncio.run(serve(protocol, stdin, out, executor, server.close_all))  # type: ignore[arg-type]
     except KeyboardInterrupt:
-        return 130
-    finally:
-        # The stdin reader thread may be blocked in read(): do not wait for it.
-        executor.shutdown(wait=False, cancel_futures=True)
+        code = 130
+    executor.shutdown(wait=False, cancel_futures=True)
+    if any(t.name.startswith("lsp-stdin") and t.is_alive() for t in threading.enumerate()):
+        # stdin is a terminal (or a file) read in a thread that is blocked in read(): the interpreter would
+        # wait for it at exit. Every core is closed by now.
+        logging.shutdown()
+        os._exit(code)
+    return code

@@ -16,7 +16,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import re
+import stat
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, BinaryIO
@@ -126,6 +128,10 @@ class _PipeReader:
 
 async def _reader(stdin: BinaryIO, executor: ThreadPoolExecutor) -> _PipeReader | StdinAsyncReader:
     loop = asyncio.get_running_loop()
+    mode = os.fstat(stdin.fileno()).st_mode
+    if not (stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)):
+        # A file, a terminal, /dev/null: epoll takes none of them reliably; read in a thread.
+        return StdinAsyncReader(stdin, executor)
     stream = asyncio.StreamReader(limit=MAX_BODY)
     try:
         await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stream), stdin)
