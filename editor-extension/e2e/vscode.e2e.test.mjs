@@ -591,6 +591,28 @@ describe("gocore-dap in VS Code (code-server 4.100.3, headless Chromium)", { ski
       await page.waitForTimeout(800);
       await shot(page, "07-core-in-source");
 
+      // The code lens over the crashing function ("1 goroutine in this function") filters the Goroutines view
+      // to it. (The lenses of lines scrolled away are hidden widgets: bring the function's into view.)
+      await page.keyboard.press("Control+G");
+      await page.locator(".quick-input-widget input").waitFor();
+      await page.keyboard.type(String(Math.max(1, inputs.line - 4)));
+      await page.keyboard.press("Enter");
+      const lens = page.locator('.codelens-decoration[monaco-visible-content-widget="true"] a', { hasText: /goroutines?\s+in\s+this\s+function/ }).first();
+      await lens.waitFor();
+      await lens.click();
+      const want = inputs.userFunction ?? "main.";
+      await page.waitForFunction(
+        (fn) => {
+          const header = [...document.querySelectorAll(".pane-header")].find((h) => /Goroutines/i.test(h.textContent ?? ""));
+          return (header?.textContent ?? "").includes(`filter: function ${fn}`);
+        },
+        want,
+        { timeout: STEP },
+      );
+      const filtered = (await page.locator(".pane-header", { hasText: /Goroutines/i }).first().innerText()).replace(/\s+/g, " ");
+      assert.match(filtered, /\b1 of \d+ goroutines\b/, `the Goroutines view shows the function's one goroutine: ${filtered}`);
+      await shot(page, "07b-lens-filters-goroutines");
+
       // The session ends: the marks go with it (nothing pinned).
       await page.keyboard.press("Shift+F5");
       const gone = Date.now() + STEP;

@@ -2,6 +2,7 @@
 // for "Go: Show Core in Source…"), hands it the session's program and core, and stops it with the session
 // unless the user pinned the core. The language server marks the crash line, the panic chain and every line
 // where goroutines are parked (diagnostics, inlay hints, hovers, code lenses).
+import { realpathSync } from "node:fs";
 import * as path from "node:path";
 import * as vscode from "vscode";
 import { ExecuteCommandRequest, LanguageClient, LanguageClientOptions, Location as LspLocation, ServerOptions } from "vscode-languageclient/node";
@@ -31,6 +32,15 @@ interface CoreSummary {
   program: string;
   coreFile: string;
   crash?: string;
+}
+
+/** The server names files with symlinks resolved; a launch configuration may not. */
+function realPath(file: string): string {
+  try {
+    return realpathSync(file);
+  } catch {
+    return path.resolve(file);
+  }
 }
 
 export class CoreInSource implements vscode.Disposable {
@@ -260,7 +270,7 @@ export class CoreInSource implements vscode.Disposable {
       return;
     }
     const current = this.sessions.current();
-    if (current && sameCore(GoCoreSessions.configOf(current.session), lens, (p) => path.resolve(p))) {
+    if (current && sameCore(GoCoreSessions.configOf(current.session), lens, realPath)) {
       await vscode.commands.executeCommand(FILTER_FUNCTION_COMMAND, lens.function);
       return;
     }
