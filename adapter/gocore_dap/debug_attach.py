@@ -3,7 +3,7 @@
 For people who work on gocore-dap itself: the DAP server and the language server run as child processes of
 an editor, where a debugger cannot start them. With this option the process listens with debugpy (the
 optional extra `pip install 'gocore-dap[debug]'`) and blocks until a debugger attaches (VS Code's Python
-debugger with an "attach" configuration on that port, or any DAP client); docs/development.md.
+debugger with an "attach" configuration on that port, or any DAP client); README "Development".
 
 debugpy starts an adapter process that lives on after this one: it must not inherit stdin and stdout,
 which carry the editor's protocol (it would hold the pipe open after gocore-dap ends, or read from it).
