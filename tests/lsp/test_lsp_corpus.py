@@ -22,18 +22,20 @@ from gocore_dap.goviews.traceback_text import ParsedTraceback, parse_traceback
 from tests.conftest import require_tool
 from tests.lsp.client import SERVER, LspSession
 from tests.lsp.expected import ExpectedLine, expected_lines, parse_summary
+from tests.support.corpus_fixtures import OLDEST_GO
 from tests.support.expected_locations import expected_landing
 
 pytestmark = pytest.mark.integration
 
 # Big enough that every wait state holds hundreds of goroutines, small enough to build in seconds.
 MANY = "3000"
+MANY_MORE = "10000"
 
 
-def _artifact(name: str, **params: str) -> CrashArtifact:
+def _artifact(name: str, toolchain: str | None = None, **params: str) -> CrashArtifact:
     require_tool(SERVER.exists(), f"{SERVER} (run scripts/setup.sh)")
     try:
-        return build(name, params=params or None)
+        return build(name, toolchain=toolchain, params=params or None)
     except CorpusError as exc:
         require_tool(False, f"the corpus core {name!r}: {exc}")
         raise
@@ -156,12 +158,21 @@ async def _scenario(name: str, artifact: CrashArtifact) -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "params"),
-    [("classic", {}), ("deadlock", {}), ("nested_panic", {}), ("many_goroutines", {"goroutines": MANY})],
-    ids=["classic", "deadlock", "nested_panic", f"many_goroutines-{MANY}"],
-)
-def test_marks_match_the_traceback(name: str, params: dict[str, str]) -> None:
-    asyncio.run(_scenario(name, _artifact(name, **params)))
+    ("name", "params", "toolchain"),
+    [
+        ("classic", {}, None),
+        ("classic", {}, OLDEST_GO),
+        ("deadlock", {}, None),
+        ("nested_panic", {}, None),
+        ("many_goroutines", {"goroutines": MANY}, None),
+        # Past the model's fast-path threshold (5,000): the counts must still be exact.
+        ("many_goroutines", {"goroutines": MANY_MORE}, None),
+    ],
+    ids=["classic", f"classic-{OLDEST_GO}", "deadlock", "nested_panic", f"many_goroutines-{MANY}",
+         f"many_goroutines-{MANY_MORE}"],
+)  # fmt: skip
+def test_marks_match_the_traceback(name: str, params: dict[str, str], toolchain: str | None) -> None:
+    asyncio.run(_scenario(name, _artifact(name, toolchain=toolchain, **params)))
 
 
 def test_nested_panic_marks_each_panic_of_the_chain() -> None:

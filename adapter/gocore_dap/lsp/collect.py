@@ -1,10 +1,10 @@
 """Read what the language server shows from a loaded core, through the core model's public API.
 
-Every goroutine fact comes from one grouped query of the goroutine model (`groupBy: stack`), so a core
-costs the model's own work plus, for the hover on the crash line, one Delve stack trace with the crashing
-frame's variables. The paths are mapped with the core's `SourceResolver` (the same mapping the debugger
-uses) and the build facts read from the DWARF (`lsp.build_lines`); both touch the disk, so they run in a
-worker thread.
+Every goroutine fact comes from one grouped query of the goroutine model (`groupBy: stack`, on the full
+listing: exact counts and states per stack), so a core costs the model's own work plus, for the hover on
+the crash line, one Delve stack trace with the crashing frame's variables. The paths are mapped with the
+core's `SourceResolver` (the same mapping the debugger uses) and the build facts read from the DWARF
+(`lsp.build_lines`); both touch the disk, so they run in a worker thread.
 """
 
 from __future__ import annotations
@@ -52,6 +52,9 @@ class CoreFacts:
 
 
 async def _buckets(loaded: LoadedCore) -> tuple[list[StackBucket], bool]:
+    # The counts go on source lines and must be the traceback's: the full listing first, so that the query
+    # is answered exactly rather than from the model's sampled first answer (whose states are a sample's).
+    await loaded.goroutines.ensure_table()
     buckets: list[StackBucket] = []
     start = 0
     approximate = False
