@@ -17,7 +17,7 @@ from pathlib import Path
 import attrs
 
 from gocore_dap.core.loaded import LoadedCore
-from gocore_dap.goviews.code_scope import CodeKind, CodeScope
+from gocore_dap.goviews.code_scope import CodeKind, CodeScope, has_source
 from gocore_dap.goviews.grouping import MAX_COUNT, parse_query
 from gocore_dap.lsp.build_lines import BuildLines, read_build_lines
 from gocore_dap.lsp.marks import MAX_IDS, CoreMarks, StackBucket, build_marks
@@ -109,7 +109,7 @@ def _dwarf_file(loaded: LoadedCore) -> Path:
     return info.file if info is not None else loaded.program
 
 
-def _map_paths(loaded: LoadedCore, marks: CoreMarks) -> tuple[dict[str, str | None], dict[str, str]]:
+def _map_paths(loaded: LoadedCore, marks: CoreMarks, scope: CodeScope) -> tuple[dict[str, str | None], dict[str, str]]:
     functions: dict[str, str] = {}
     for mark in marks.lines.values():
         functions.setdefault(mark.file, mark.function)
@@ -121,9 +121,12 @@ def _map_paths(loaded: LoadedCore, marks: CoreMarks) -> tuple[dict[str, str | No
     for file in sorted(marks.files()):
         if not file:
             continue
-        resolved = loaded.sources.to_local(file, functions.get(file))
+        function = functions.get(file)
+        resolved = loaded.sources.to_local(file, function)
         paths[file] = resolved.path
-        if resolved.path is None:
+        # Generated code (cgo's prologues, `?`) has no source anywhere: not worth a warning.
+        readable = has_source(scope.classify(function or "", file)) and resolved.kind != "generated"
+        if resolved.path is None and readable:
             missing[file] = resolved.reason or "not found"
     return paths, missing
 
@@ -142,7 +145,7 @@ async def collect_facts(loaded: LoadedCore, scope: CodeScope) -> CoreFacts:
                 functions.add(frame.function)
 
     def disk_work() -> tuple[dict[str, str | None], dict[str, str], BuildLines]:
-        paths, missing = _map_paths(loaded, marks)
+        paths, missing = _map_paths(loaded, marks, scope)
         build = read_build_lines(_dwarf_file(loaded), checked, functions)
         return paths, missing, build
 

@@ -14,7 +14,7 @@ open in the editor.
 
 Commands (`workspace/executeCommand`): `gocore.openCore` [attributes] -> the core's summary;
 `gocore.closeCore` [name or core path, optional] -> {closed: [names]}; `gocore.listCores` -> summaries;
-`gocore.goroutinesIn` [{function, core?} | {uri, line}] -> the marked locations (what a code lens runs in
+`gocore.goroutinesIn` [{function, core?}] -> the marked locations (what a code lens runs in
 editors without the Goroutines view).
 """
 
