@@ -273,3 +273,56 @@ def test_goroutines_at_request() -> None:
             await session.stop()
 
     asyncio.run(scenario())
+
+
+def test_several_cores_say_which_is_which() -> None:
+    """Two cores of one program (300 and 3,000 goroutines): each line carries a mark per core, named by its
+    `code` and a `[name]` prefix; closing one leaves the other's marks, unprefixed. Requests are answered
+    while a core is still opening (it runs off the message loop)."""
+    small, big = _artifact("many_goroutines"), _artifact("many_goroutines", goroutines=MANY)
+    assert small.source_dir == big.source_dir
+    source = _main_go(small)
+    counts = {a.core: expected_lines(parse_traceback(a.stderr_text())) for a in (small, big)}
+
+    async def scenario() -> None:
+        session = LspSession()
+        try:
+            cores = [{"program": str(a.binary), "coreFilePath": str(a.core)} for a in (small, big)]
+            await session.start(source.parent, {"cores": cores})
+            listed: Any = await asyncio.wait_for(session.command("gocore.listCores"), 10)
+            assert len(listed) < 2, "both cores were open before the first answer: opening blocked the loop"
+            uri = session.open_document(source)
+
+            def per_core() -> dict[str, dict[int, dict[str, int]]]:
+                out: dict[str, dict[int, dict[str, int]]] = {}
+                for d in session.diagnostics.get(uri, []):
+                    if d.severity == lsp.DiagnosticSeverity.Information:
+                        name, _, text = d.message.partition("] ")
+                        if not name.startswith("["):
+                            continue  # published while only one core was open
+                        assert name[1:] == d.code, d.message
+                        out.setdefault(str(d.code), {})[d.range.start.line + 1] = parse_summary(text)
+                return out
+
+            await session.wait_for(lambda: len(per_core()) == 2, what="marks of both cores")
+            listed = await session.command("gocore.listCores")
+            names = {str(c["coreFile"]): str(c["core"]) for c in listed}
+            for artifact in (small, big):
+                want = counts[artifact.core]
+                got = per_core()[names[str(Path(artifact.core).resolve())]]
+                assert got == {n: e.states for n, e in want.items() if n != expected_landing("many_goroutines").line}
+
+            closed = await session.command("gocore.closeCore", names[str(Path(big.core).resolve())])
+            assert closed["closed"] == [names[str(Path(big.core).resolve())]]
+            await session.wait_for(
+                lambda: all(not d.message.startswith("[") for d in session.diagnostics.get(uri, [])),
+                what="the other core's marks, unprefixed",
+            )
+            infos = _by_line(session.diagnostics[uri], lsp.DiagnosticSeverity.Information)
+            assert {n: parse_summary(d[0].message) for n, d in infos.items()} == {
+                n: e.states for n, e in counts[small.core].items() if n != expected_landing("many_goroutines").line
+            }
+        finally:
+            await session.stop()
+
+    asyncio.run(scenario())
