@@ -105,5 +105,8 @@ ln -sfn "../delve/$pinned/dlv" "$tools/dlv"
 # The split-debug-info tests serve debug files with a real debuginfod on loopback.
 bash "$repo/scripts/setup-debuginfod.sh" ||
   warn "debuginfod is missing: the split-debug-info tests will skip (and fail under CI=true)."
+# The language server's tests drive Neovim headless as a real LSP client.
+bash "$repo/scripts/setup-neovim.sh" ||
+  warn "nvim is missing: the language server's Neovim test will skip (and fail under CI=true)."
 
 say "ready in ${SECONDS}s: .venv ($("$venv/bin/python" -c 'import platform; print(platform.python_version())')), $(go env GOVERSION), Delve $pinned in $repo/.tools/delve"

@@ -1,4 +1,5 @@
-"""The `gocore-dap` console script: the DAP server (default), the crash report, Delve's install."""
+"""The `gocore-dap` console script: the DAP server (default), the language server, the crash report,
+Delve's install."""
 
 from __future__ import annotations
 
@@ -28,8 +29,22 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     )
     serve.add_argument("--log-file", metavar="FILE", type=Path, help="write the adapter's own log here")
     serve.add_argument("--verbose", action="store_true", help="log every step (with --log-file)")
+    _add_debugpy(serve)
     if only == "serve":
         return parser
+
+    lsp = commands.add_parser(
+        "lsp",
+        help="run the language server on stdio: the crash and the goroutines on the source lines",
+        description="A Language Server (LSP, stdio) that marks where the program died and where its goroutines "
+        "were waiting, in any editor. The core comes from initializationOptions, the gocore.openCore command or "
+        "the first go-core configuration of .vscode/launch.json (docs/lsp.md).",
+    )
+    lsp.add_argument("--log-file", metavar="FILE", type=Path, help="write the server's own log here")
+    lsp.add_argument("--verbose", action="store_true", help="log every message (with --log-file)")
+    # LSP clients (vscode-languageclient, many editor configurations) add --stdio: it is the only transport.
+    lsp.add_argument("--stdio", action="store_true", help="talk LSP on stdin/stdout (the default and only transport)")
+    _add_debugpy(lsp)
 
     report = commands.add_parser(
         "report",
@@ -43,6 +58,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     from gocore_dap.report import add_report_arguments
 
     add_report_arguments(report)
+    _add_debugpy(report)
 
     install = commands.add_parser(
         "install-delve",
@@ -84,12 +100,27 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def _add_debugpy(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--debugpy",
+        metavar="[HOST:]PORT",
+        help="wait for a Python debugger to attach with debugpy before starting (for working on gocore-dap; "
+        "needs the 'debug' extra: pip install 'gocore-dap[debug]')",
+    )
+
+
 def _with_default_command(argv: Sequence[str]) -> list[str]:
-    """`gocore-dap` and `gocore-dap --listen ...` mean `gocore-dap serve ...`."""
+    """`gocore-dap` and `gocore-dap --listen ...` mean `gocore-dap serve ...`; a leading `--debugpy ADDR`
+    goes to the command (`gocore-dap --debugpy 5678 lsp` is `gocore-dap lsp --debugpy 5678`)."""
     args = list(argv)
+    lead: list[str] = []
+    while args and (args[0] == "--debugpy" or args[0].startswith("--debugpy=")):
+        take = 2 if args[0] == "--debugpy" else 1
+        lead += args[:take]
+        del args[:take]
     if not args or (args[0].startswith("-") and args[0] not in ("-h", "--help", "--version")):
-        return ["serve", *args]
-    return args
+        return ["serve", *lead, *args]
+    return [args[0], *lead, *args[1:]]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -108,8 +139,23 @@ def main(argv: Sequence[str] | None = None) -> int:
             everything=args.everything,
         )
 
+    if getattr(args, "debugpy", None):
+        # Imported here: debugpy is an optional extra, and only this option needs it.
+        from gocore_dap.debug_attach import wait_for_debugger
+
+        try:
+            wait_for_debugger(args.debugpy)
+        except (ValueError, ImportError, OSError, RuntimeError) as exc:
+            print(f"gocore-dap: {exc}", file=sys.stderr)
+            return 2
+
     if args.command == "serve":
         return _serve(args)
+
+    if args.command == "lsp":
+        from gocore_dap.lsp.main import run_lsp
+
+        return run_lsp(args.log_file, args.verbose)
 
     from gocore_dap.report import run_report
 

@@ -13,7 +13,10 @@
 // deadlock): the Call Stack keeps the runtime's thread, crashed, but the editor opens the line of the program
 // the manifest names (main.main's) on the asleep goroutine, and the Goroutines view opens by itself with it
 // first; a crash in C code under cgo: the editor opens the faulting C line.
-import { after, before, describe, test } from "node:test";
+// Scenario 4 (the crash in the source): after F5 the language server (gocore-dap lsp, started by the
+// extension) marks the crash line with an error and a parked line with its goroutine count (Problems panel,
+// inlay hint); the session's end takes the marks away.
+import { after, afterEach, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, execFileSync } from "node:child_process";
 import fs from "node:fs";
@@ -39,6 +42,8 @@ const inputs = {
   userFunction: env.GOCORE_E2E_FUNCTION,
   artifacts: env.GOCORE_E2E_ARTIFACTS ?? path.resolve(here, "..", "..", "test-artifacts", "e2e"),
   readmeShot: env.GOCORE_E2E_README_SHOT,
+  parkedLine: env.GOCORE_E2E_PARKED_LINE ? Number(env.GOCORE_E2E_PARKED_LINE) : undefined,
+  parkedText: env.GOCORE_E2E_PARKED_TEXT,
   chromium: env.GOCORE_E2E_CHROMIUM ?? "/usr/bin/chromium",
   // The stopped event's description: the short badge VS Code prints on the crashed thread's row.
   badge: env.GOCORE_E2E_BADGE,
@@ -423,6 +428,17 @@ describe("gocore-dap in VS Code (code-server 4.100.3, headless Chromium)", { ski
     browser = await launchBrowser();
   });
 
+  // Each scenario's code-server (with its extension host, adapter, language server and Delve) ends with the
+  // scenario: the next one should not share the machine with it.
+  afterEach(async () => {
+    for (const context of browser?.contexts() ?? []) {
+      await context.close().catch(() => undefined);
+    }
+    for (const s of servers.splice(0)) {
+      s.stop();
+    }
+  });
+
   after(async () => {
     await browser?.close();
     for (const s of servers) {
@@ -649,6 +665,114 @@ describe("gocore-dap in VS Code (code-server 4.100.3, headless Chromium)", { ski
       }
     });
   }
+
+  test("after F5 the source shows the crash line and the goroutines parked on each line (the language server)", { skip: only !== "tests" }, async () => {
+    assert.ok(inputs.parkedText && inputs.parkedLine, "GOCORE_E2E_PARKED_LINE and GOCORE_E2E_PARKED_TEXT (set by tests/e2e/test_vscode_e2e.py)");
+    const vscode = new VSCode("source");
+    servers.push(vscode);
+    fs.writeFileSync(
+      path.join(vscode.workspace, ".vscode", "launch.json"),
+      JSON.stringify({ version: "0.2.0", configurations: [{ name: "Open Go core dump", type: "go-core", request: "launch", program: inputs.program, coreFilePath: inputs.core }] }),
+    );
+    await vscode.start();
+    const page = await openWorkbench(browser, vscode);
+    try {
+      await startDebugging(page);
+      await page.locator(".exception-widget").waitFor();
+
+      // The Problems panel lists what the language server published for the open file.
+      await page.keyboard.press("Control+Shift+M");
+      const problems = page.locator(".markers-panel");
+      await problems.waitFor();
+      const rowsText = async () => (await problems.locator(".monaco-list-row").allInnerTexts()).map((t) => t.replace(/\s+/g, " "));
+      const deadline = Date.now() + 2 * STEP;
+      let rows = [];
+      for (;;) {
+        rows = await rowsText();
+        const crash = rows.some((t) => inputs.headline && t.includes(inputs.headline) && t.includes(`[Ln ${inputs.line},`));
+        const parked = rows.some((t) => t.includes(inputs.parkedText) && t.includes(`[Ln ${inputs.parkedLine},`));
+        if (crash && parked) {
+          break;
+        }
+        assert.ok(Date.now() < deadline, `the Problems panel shows the crash on line ${inputs.line} and "${inputs.parkedText}" on line ${inputs.parkedLine}:\n${rows.join("\n")}`);
+        await page.waitForTimeout(500);
+      }
+      assert.ok(rows.some((t) => /gocore-dap/.test(t)), `the diagnostics name their source:\n${rows.join("\n")}`);
+
+      // The parked line carries an inlay hint with the same count, in the editor itself: bring it into view.
+      await page.locator(".monaco-editor .view-lines").first().click();
+      await page.keyboard.press("Control+G");
+      await page.locator(".quick-input-widget input").waitFor();
+      await page.keyboard.type(String(inputs.parkedLine));
+      await page.keyboard.press("Enter");
+      // The hint is text of the rendered line (VS Code writes its spaces as no-break spaces).
+      await page.waitForFunction(
+        (want) =>
+          [...document.querySelectorAll(".monaco-editor .view-lines .view-line")].some((line) =>
+            (line.textContent ?? "").replace(/\u00a0/g, " ").includes(want),
+          ),
+        inputs.parkedText,
+        { timeout: STEP },
+      );
+      // The picture: the crash line and the parked line in one view.
+      await page.keyboard.press("Control+G");
+      await page.locator(".quick-input-widget input").waitFor();
+      await page.keyboard.type(String(Math.round((inputs.line + inputs.parkedLine) / 2)));
+      await page.keyboard.press("Enter");
+      await page.waitForTimeout(800);
+      await shot(page, "08-core-in-source");
+
+      // The code lens over the crashing function ("1 goroutine in this function") filters the Goroutines view
+      // to it. (The lenses of lines scrolled away are hidden widgets: bring the function's into view.)
+      await page.keyboard.press("Control+G");
+      await page.locator(".quick-input-widget input").waitFor();
+      await page.keyboard.type(String(Math.max(1, inputs.line - 4)));
+      await page.keyboard.press("Enter");
+      const lens = page.locator('.codelens-decoration[monaco-visible-content-widget="true"] a', { hasText: /goroutines?\s+in\s+this\s+function/ }).first();
+      const want = inputs.userFunction ?? "main.";
+      // Lenses are drawn again after a scroll: a click that lands while one is replaced is lost, so click again.
+      for (let attempt = 1; ; attempt++) {
+        await lens.waitFor();
+        await page.waitForTimeout(500);
+        await lens.click();
+        try {
+          await page.waitForFunction(
+            (fn) => {
+              const header = [...document.querySelectorAll(".pane-header")].find((h) => /Goroutines/i.test(h.textContent ?? ""));
+              return (header?.textContent ?? "").includes(`filter: function ${fn}`);
+            },
+            want,
+            { timeout: 15_000 },
+          );
+          break;
+        } catch (error) {
+          if (attempt === 4) {
+            throw error;
+          }
+        }
+      }
+      const filtered = (await page.locator(".pane-header", { hasText: /Goroutines/i }).first().innerText()).replace(/\s+/g, " ");
+      assert.match(filtered, /\b1 of \d+ goroutines\b/, `the Goroutines view shows the function's one goroutine: ${filtered}`);
+      await shot(page, "08b-lens-filters-goroutines");
+
+      // The session ends: the marks go with it (nothing pinned).
+      await page.keyboard.press("Shift+F5");
+      const gone = Date.now() + STEP;
+      for (;;) {
+        rows = await rowsText();
+        if (!rows.some((t) => t.includes(inputs.parkedText))) {
+          break;
+        }
+        assert.ok(Date.now() < gone, `the marks outlived the session:\n${rows.join("\n")}`);
+        await page.waitForTimeout(500);
+      }
+      await shot(page, "09-session-ended");
+    } catch (error) {
+      await shot(page, "source-failure").catch(() => undefined);
+      error.message += `\n--- code-server log (tail) ---\n${vscode.log.join("").split("\n").slice(-30).join("\n")}`;
+      throw error;
+    }
+  });
 
   test("README picture", { skip: only !== "readme" }, async () => {
     const vscode = new VSCode("readme");

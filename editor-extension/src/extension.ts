@@ -1,8 +1,9 @@
-// gocore-dap for VS Code: the go-core debugger, "Go: Open Core Dump…", the Goroutines view and the crash
-// headline. Pure logic lives in modules without a vscode import (unit-tested with node --test).
+// gocore-dap for VS Code: the go-core debugger, "Go: Open Core Dump…", the Goroutines view, the crash
+// headline and the crash in the source (the language server). Pure logic lives in modules without a vscode import (unit-tested with node --test).
 import * as vscode from "vscode";
 import { GoCoreAdapterFactory } from "./adapterFactory";
 import { GoCoreConfigurationProvider, GoCoreDynamicConfigurationProvider } from "./configProvider";
+import { CoreInSource } from "./coreSourceClient";
 import { CrashStatusBar } from "./crashStatus";
 import { GoroutinesView } from "./goroutinesView";
 import { DEBUG_TYPE } from "./launchConfig";
@@ -29,6 +30,7 @@ export function activate(context: vscode.ExtensionContext): GoCoreApi {
     vscode.debug.registerDebugAdapterDescriptorFactory(DEBUG_TYPE, new GoCoreAdapterFactory(sessions, log)),
     new GoroutinesView(sessions, context, log),
     new CrashStatusBar(sessions),
+    new CoreInSource(sessions, log),
     vscode.commands.registerCommand("goCore.openCoreDump", (resource?: vscode.Uri) => openCoreDump(resource)),
     vscode.commands.registerCommand("goCore.copyCrashReportMarkdown", () => copyMarkdownReport(sessions)),
     vscode.commands.registerCommand("goCore.openHtmlCrashReport", () => openHtmlReport(sessions)),

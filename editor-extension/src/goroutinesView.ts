@@ -81,6 +81,8 @@ export class GoroutinesView implements vscode.TreeDataProvider<TreeNode>, vscode
       vscode.commands.registerCommand("goCore.goroutines.openLocation", (loc?: GoLocation) => this.openLocation(loc)),
       vscode.commands.registerCommand("goCore.goroutines.loadMore", (node?: LoadMoreNode) => this.loadMore(node)),
       vscode.commands.registerCommand("goCore.goroutines.copyStack", (node?: GroupNode) => this.copyStack(node)),
+      // The source's code lenses ("N goroutines in this function"): the view, filtered to that function.
+      vscode.commands.registerCommand("goCore.goroutines.filterFunction", (fn?: string) => this.filterFunction(fn)),
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (e.affectsConfiguration("goCore.goroutines.pageSize")) {
           this.model.pageSize = vscode.workspace.getConfiguration("goCore.goroutines").get<number>("pageSize", 100);
@@ -444,6 +446,14 @@ export class GoroutinesView implements vscode.TreeDataProvider<TreeNode>, vscode
       });
       quickPick.show();
     });
+  }
+
+  private async filterFunction(fn: string | undefined): Promise<void> {
+    if (!fn) {
+      return;
+    }
+    await this.setFilter({ function: fn });
+    await vscode.commands.executeCommand(`${VIEW_ID}.focus`);
   }
 
   private async setFilter(filter: GoroutineFilter): Promise<void> {

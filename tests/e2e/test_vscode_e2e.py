@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 
+from gocore_dap.goviews.traceback_text import parse_traceback
 from tests.conftest import REVIEWED_SKIP
 from tests.extension.support import (
     EXTENSION,
@@ -34,6 +35,7 @@ from tests.extension.support import (
     run_node_tests,
     unavailable,
 )
+from tests.lsp.expected import expected_lines
 from tests.support.expected_locations import expected_landing
 
 E2E = EXTENSION / "e2e"
@@ -75,7 +77,6 @@ def _package_vsix(dest: Path) -> Path:
         [
             str(EXTENSION / "node_modules" / ".bin" / "vsce"),
             "package",
-            "--no-dependencies",
             "--allow-missing-repository",
             "--out",
             str(vsix),
@@ -117,6 +118,17 @@ def _landing_case(name: str) -> dict[str, Any]:
     }
 
 
+def _parked_line(core_dir: Path, crash_line: int) -> tuple[int, str]:
+    """A line of main.go where the program's own traceback shows goroutines parked (not the crash line), and
+    what the language server must say there: `N goroutine(s) · STATE`."""
+    parsed = parse_traceback((core_dir / "stderr.txt").read_text(errors="replace"))
+    for line, seen in sorted(expected_lines(parsed).items()):
+        if line != crash_line and len(seen.states) == 1:
+            ((state, count),) = seen.states.items()
+            return line, f"{count:,} goroutine{'s' if count != 1 else ''} · {state}"
+    raise AssertionError("the traceback shows no parked goroutine in main.go")
+
+
 @pytest.mark.integration
 @pytest.mark.timeout(1200)
 def test_vscode_end_to_end(tmp_path: Path) -> None:
@@ -127,13 +139,18 @@ def test_vscode_end_to_end(tmp_path: Path) -> None:
     vsix = _package_vsix(tmp_path)
     # classic: the worker goroutine panics in main.worker at `panic(err)`.
     landing = expected_landing("classic")
+    source = core.source_dir / landing.file
+    parked_line, parked_text = _parked_line(core.core.parent, landing.line)
     env = {
         "GOCORE_E2E_PROGRAM": str(core.program),
         "GOCORE_E2E_CORE": str(core.core),
         "GOCORE_E2E_VSIX": str(vsix),
         "GOCORE_DAP_PATH": str(gocore_dap),
-        "GOCORE_E2E_SOURCE": str(core.source_dir / landing.file),
+        "GOCORE_E2E_SOURCE": str(source),
         "GOCORE_E2E_LINE": str(landing.line),
+        # The language server's marks: a parked line and its count, from the program's own traceback.
+        "GOCORE_E2E_PARKED_LINE": str(parked_line),
+        "GOCORE_E2E_PARKED_TEXT": parked_text,
         "GOCORE_E2E_FUNCTION": landing.function,
         "GOCORE_E2E_ARTIFACTS": str(ARTIFACTS),
         "GOCORE_E2E_CASES": json.dumps([_landing_case(name) for name in LANDING_CASES]),

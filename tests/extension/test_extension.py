@@ -30,6 +30,7 @@ UNIT_TESTS = {
     "adapterDiscovery": 10,
     "adapterProxy": 4,
     "coreNames": 3,
+    "coreSource": 5,
     "crashInfo": 3,
     "elfCore": 10,
     "goroutineTree": 14,

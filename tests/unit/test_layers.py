@@ -25,7 +25,8 @@ NEVER: dict[str, frozenset[str]] = {
     "protocol": frozenset({"session", "server", "report", "lsp", "cli"}),
     "session": frozenset({"server", "report", "lsp", "cli"}),
     "report": frozenset({"session", "server", "lsp", "cli"}),
-    "lsp": frozenset({"session", "server", "report", "cli"}),
+    # The language server reads the core model; the DAP wire layer (protocol) is the debugger's alone.
+    "lsp": frozenset({"session", "server", "report", "protocol", "cli"}),
 }
 
 

@@ -72,7 +72,7 @@ test("the go-core debugger documents every launch attribute and its snippets are
 });
 
 test("the pure modules load without the vscode module (node alone runs their tests)", () => {
-  for (const name of ["adapterDiscovery", "adapterProxy", "coreNames", "crashInfo", "elfCore", "goProtocol", "goroutineTree", "launchConfig"]) {
+  for (const name of ["adapterDiscovery", "adapterProxy", "coreNames", "coreSource", "crashInfo", "elfCore", "goProtocol", "goroutineTree", "launchConfig"]) {
     const file = path.join(extensionRoot, "out", `${name}.js`);
     const source = fs.readFileSync(file, "utf8");
     assert.ok(!/require\("vscode"\)/.test(source), `${name} imports vscode`);
