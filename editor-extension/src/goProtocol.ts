@@ -113,6 +113,12 @@ export interface CrashSummaryBody {
   };
   program?: string;
   core?: string;
+  /** The Delve release that read the core (`v1.27.2`), or `dlv at PATH`. */
+  delve?: string;
+  /** A stripped program: where its DWARF came from. */
+  debugInfo?: string;
+  /** What to know before trusting what is shown (a truncated core, a Delve that does not cover the Go version). */
+  warnings?: string[];
   landing?: GoLanding;
   /** No goroutine crashed: the user goroutines with a frame of the program's own code, most telling first. */
   asleepOrder?: number[];

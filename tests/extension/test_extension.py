@@ -31,11 +31,11 @@ UNIT_TESTS = {
     "adapterProxy": 4,
     "coreNames": 3,
     "coreSource": 5,
-    "crashInfo": 3,
+    "crashInfo": 5,
     "elfCore": 10,
-    "goroutineTree": 14,
-    "launchConfig": 10,
-    "manifest": 5,
+    "goroutineTree": 16,
+    "launchConfig": 11,
+    "manifest": 6,
 }
 PROTOCOL_TESTS = 8  # 7 over stdio, 1 over TCP
 

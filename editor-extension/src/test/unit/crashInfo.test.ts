@@ -20,6 +20,8 @@ test("the crash summary gives the headline and a hover with the details", () => 
     build: { mainModule: { path: "example.com/app", version: "(devel)" }, vcsRevision: "0123456789abcdef0123", vcsModified: true, trimpath: false, settings: {} },
     program: "/srv/app/server",
     core: "/var/crash/core",
+    delve: "v1.27.2",
+    warnings: [],
   };
   const defs = loadDefinitions();
   assert.deepEqual(validate(summary, defs.GoCrashSummary, defs), [], "the canned summary follows go-extensions.json");
@@ -70,6 +72,8 @@ test("a deadlock's summary names the asleep goroutine the editor opens, and keep
     build: { mainModule: { path: "example.com/app", version: "(devel)" }, trimpath: false, settings: {} },
     program: "/srv/app/server",
     core: "/var/crash/core",
+    delve: "v1.27.2",
+    warnings: [],
     landing: { goroutineId: 1, location: { function: "main.main", file: "/src/app/main.go", line: 53 }, asleep: true },
     asleepOrder: [1, 19, 20],
   };
