@@ -46,14 +46,16 @@ README_SHOT = REPO / "docs" / "images" / "goroutines-view.png"
 # part skips by design. The counts make a scenario that stops running fail the wrapper.
 # Cores where the test checks where the editor lands (one F5 each).
 LANDING_CASES = ("deadlock", "cgo_c_library")
-# The node tests that must run: F5, Open Core Dump, the Explorer menu, and one per landing case.
-SCENARIOS = 3 + len(LANDING_CASES)
+# The node tests that must run: F5, Open Core Dump, the Explorer menu, the language server's marks after F5,
+# and one per landing case.
+SCENARIOS = 4 + len(LANDING_CASES)
 README_PICTURE = "README picture"
 SCENARIO_NAMES = frozenset(
     {
         "F5 on a launch.json that points at a core shows the crash, the crashing goroutine and the Goroutines view",
         '"Go: Open Core Dump…" without a launch.json: pick the core, then the executable named in the core',
         "the Explorer context menu of a file named core opens it",
+        "after F5 the source shows the crash line and the goroutines parked on each line (the language server)",
     }
 )
 
