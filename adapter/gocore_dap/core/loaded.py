@@ -14,6 +14,7 @@ from gocore_dap.core.goroutines import GoroutineModel
 from gocore_dap.core.landing import Landings
 from gocore_dap.core.results import CrashSummary
 from gocore_dap.core.stacks import StackOwner, Stacks
+from gocore_dap.core.symbols import open_symbolizer
 from gocore_dap.goviews.build_info import BuildInfo
 from gocore_dap.goviews.code_scope import CodeScope
 from gocore_dap.goviews.crash import CrashAnalysis
@@ -76,6 +77,7 @@ class LoadedCore:
         # crash is a fault signal): `shown_stack` repairs the faulting C frame with them.
         self.fault_pc = fault_pc
         self.symbolizer = symbolizer
+        self._symbolizer_tried = symbolizer is not None
         # Where the editor lands: the crashing goroutine's frame of your code, or an asleep goroutine's.
         self.landings = Landings(self)
         if crash.crashing_goroutine_id is None and goroutines.priority is None:
@@ -93,7 +95,17 @@ class LoadedCore:
         re-read at its exact PC and Delve's function-less pc-0 frames dropped; each shown frame keeps
         the index of its Delve frame (variables are read by that index)."""
         frames = await self.stacks.stack(owner, depth)
-        return repair_stack(frames, fault_pc=self.fault_pc, symbolizer=self.symbolizer)
+        symbolizer = self.symbolizer
+        if symbolizer is None and owner.lwp is not None:
+            # A thread's stack ends in assembly (runtime.mstart) that Delve names one line late.
+            symbolizer = await self._thread_symbolizer()
+        return repair_stack(frames, fault_pc=self.fault_pc, symbolizer=symbolizer)
+
+    async def _thread_symbolizer(self) -> PcSymbolizer | None:
+        if not self._symbolizer_tried:
+            self._symbolizer_tried = True
+            self.symbolizer = await open_symbolizer(self.preflight, self.program)
+        return self.symbolizer
 
     async def crash_summary(self) -> CrashSummary:
         crash, info = self.crash, self.build_info

@@ -112,12 +112,13 @@ class ThreadList:
         core = self._core
         model = core.goroutines
         entries = [await self._crash_entry()]
+        if model.table is None and model.reads_directly and await model.is_small():
+            # A few thousand goroutines at most: read from the core in a moment, named from their stacks.
+            await model.ensure_table()
         if model.table is not None:
             records, more = await model.first_goroutines(self._limit)
             entries.extend(self._record_entry(r) for r in records if self._shown(r))
-        elif await model.is_small():
-            more = await self._from_delve(entries)
-        else:
+        elif model.reads_directly:
             # Many goroutines: the crash's thread now, so that the editor opens the crash line at once; the
             # others once every goroutine is read from the core (a thread event makes the editor ask again).
             more = False
@@ -125,6 +126,8 @@ class ThreadList:
                 self._refresh_asked = True
                 model.start_loading()
                 model.when_loaded(self._refresh)
+        else:
+            more = await self._from_delve(entries)
         if self._core.crash.crashing_goroutine_id is None:
             await self._landing_second(entries)
         await self._say_cap(more, len(entries))

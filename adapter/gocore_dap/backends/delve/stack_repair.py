@@ -10,6 +10,13 @@
    Only the faulting PC is touched: an interrupted syscall or a return address is right at pc-1.
 2. **Frames without a function.** Where `runtime.asmcgocall` switched from the goroutine's stack to the
    system stack, Delve's unwinder yields one frame with pc 0 and no function (`?:-1`); it is dropped.
+3. **The end of a thread's stack.** The runtime's traceback stops at a top frame (`runtime.mstart` on a
+   thread the runtime started, `runtime.rt0_go` on the first one, `runtime.goexit` on a goroutine); on some
+   cores Delve unwinds past `runtime.mstart` through `runtime.clone` into words that are no frames. The
+   frames after a top frame are dropped. And Delve looks an assembly frame up at its return address, not
+   at the call (`runtime.mstart asm_amd64.s:427` where the runtime prints the call at `:426`): with the
+   binary's DWARF at hand, an assembly frame that is not the innermost is named at pc-1, as the runtime
+   names every return address.
 
 Every frame keeps the index of the Delve frame it came from (`delve_index`), because Delve's scopes
 (locals, registers, Eval) are addressed by Delve's own frame numbers.
@@ -31,6 +38,10 @@ __all__ = ["FAULT_SIGNALS", "ShownFrame", "fault_pc", "repair_frame_facts", "rep
 # SIGFPE, SIGSEGV. Their PC is the faulting instruction, not a return address.
 FAULT_SIGNALS = frozenset({4, 5, 7, 8, 11})
 _SIGNAL_HANDLER = "runtime.sigtrampgo"
+# Where the runtime's traceback ends a stack (the functions with funcFlag_TOPFRAME).
+TOP_FRAMES = frozenset({"runtime.mstart", "runtime.rt0_go", "runtime.goexit"})
+# Frames whose caller's PC is where the interrupted code was, not a return address (isInjectedCall).
+_INJECTED = frozenset({"runtime.sigpanic", "runtime.asyncPreempt", "runtime.debugCallV2"})
 
 
 @attrs.frozen
@@ -98,12 +109,17 @@ def _plan(
 def repair_stack(
     frames: Sequence[Stackframe], *, fault_pc: int | None = None, symbolizer: PcSymbolizer | None = None
 ) -> list[ShownFrame]:
-    """Delve's frames (innermost first) with the faulting frame re-read at its exact PC and Delve's
-    function-less pc-0 frames dropped (see the module docstring)."""
+    """Delve's frames (innermost first) with the faulting frame re-read at its exact PC, Delve's
+    function-less pc-0 frames and the words past a top frame dropped, assembly return addresses named at
+    the call (see the module docstring)."""
+    end = next((i + 1 for i, f in enumerate(frames) if f.location.function_name in TOP_FRAMES), len(frames))
+    frames = frames[:end]
     plan = _plan([f.location.pc for f in frames], [f.location.function_name for f in frames], fault_pc, symbolizer)
     out: list[ShownFrame] = []
     for index, symbol in plan:
         original = frames[index]
+        if symbol is None and symbolizer is not None and _is_assembly_return(frames, index):
+            original = _at_call(original, symbolizer)
         if symbol is None:
             out.append(ShownFrame(original, index))
             continue
@@ -120,6 +136,26 @@ def repair_stack(
         )
         out.append(ShownFrame(frame, index, repaired=True))
     return out
+
+
+def _is_assembly_return(frames: Sequence[Stackframe], index: int) -> bool:
+    """An assembly frame whose PC is a return address (not the innermost frame, not below an injected call)."""
+    return (
+        index > 0
+        and frames[index].location.file.endswith(".s")
+        and frames[index - 1].location.function_name not in _INJECTED
+        and frames[index - 1].location.function_name != _SIGNAL_HANDLER
+    )
+
+
+def _at_call(frame: Stackframe, symbolizer: PcSymbolizer) -> Stackframe:
+    """`frame` with the line of the call its return address follows (pc-1), when the DWARF names it in the
+    same function."""
+    symbols = symbolizer.frames_at(frame.location.pc - 1)
+    innermost = symbols[0] if symbols else None
+    if innermost is None or innermost.function != frame.location.function_name or innermost.line <= 0:
+        return frame
+    return attrs.evolve(frame, location=attrs.evolve(frame.location, line=innermost.line))
 
 
 def repair_frame_facts(
