@@ -30,11 +30,11 @@ UNIT_TESTS = {
     "adapterDiscovery": 10,
     "adapterProxy": 4,
     "coreNames": 3,
-    "crashInfo": 3,
+    "crashInfo": 5,
     "elfCore": 10,
-    "goroutineTree": 14,
-    "launchConfig": 10,
-    "manifest": 5,
+    "goroutineTree": 17,
+    "launchConfig": 11,
+    "manifest": 6,
 }
 PROTOCOL_TESTS = 8  # 7 over stdio, 1 over TCP
 

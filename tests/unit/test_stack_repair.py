@@ -11,27 +11,25 @@ import attrs
 
 from gocore_dap.backends.cframes.symbolize import PcSymbolizer, SymbolFrame
 from gocore_dap.backends.delve.api import Function, Location, Stackframe, Variable
-from gocore_dap.backends.delve.stack_repair import fault_pc, repair_frame_facts, repair_stack
+from gocore_dap.backends.delve.stack_repair import assembly_returns, fault_pc, repair_frame_facts, repair_stack
 from gocore_dap.goviews.crash import crash_facts_from_json
 
 DATA = Path(__file__).parent / "data" / "crash_facts"
 FACTS = crash_facts_from_json(json.loads((DATA / "local-cgo_crash.json").read_text(encoding="utf-8"))["facts"])
 FAULT = FACTS.handled_signal.pc if FACTS.handled_signal is not None else 0
-# The assembly frames whose PC is a return address (not the innermost, not one a signal interrupted):
-# the symbolizer is asked for the call just before each (pc-1).
-ASM_RETURNS = [f.pc - 1 for f in FACTS.frames if f.function in ("runtime.asmcgocall", "runtime.goexit")]
+# The assembly frames whose PC is a return address (not the innermost, not one a signal interrupted).
+ASM_RETURNS = [f.pc for f in FACTS.frames if f.function in ("runtime.asmcgocall", "runtime.goexit")]
 
 
 class FakeSymbolizer(PcSymbolizer):
-    """Answers for one PC (or a few), as the DWARF of an inlined C call would, and records what it was asked."""
+    """Answers for one PC, as the DWARF of an inlined C call would, and records what it was asked."""
 
-    def __init__(self, pc: int, frames: list[SymbolFrame], more: dict[int, list[SymbolFrame]] | None = None) -> None:
-        self.answers = {pc: frames, **(more or {})}
-        self.asked = list[int]()
+    def __init__(self, pc: int, frames: list[SymbolFrame]) -> None:
+        self.pc, self.frames, self.asked = pc, frames, list[int]()
 
     def frames_at(self, pc: int) -> list[SymbolFrame]:
         self.asked.append(pc)
-        return list(self.answers.get(pc, []))
+        return list(self.frames) if pc == self.pc else []
 
 
 SYMBOLS = [
@@ -60,7 +58,7 @@ def test_the_faulting_frames_are_replaced_and_the_pc0_frame_dropped() -> None:
     frames = delve_frames()
     symbolizer = FakeSymbolizer(FAULT, SYMBOLS)
     shown = repair_stack(frames, fault_pc=FAULT, symbolizer=symbolizer)
-    assert symbolizer.asked == [FAULT, *ASM_RETURNS] and len(ASM_RETURNS) == 2
+    assert symbolizer.asked == [FAULT]
     names = [s.frame.location.function_name for s in shown]
     assert "" not in names and len(shown) == len(frames) - 1
     at = names.index("C.checksum")
@@ -84,7 +82,7 @@ def test_nothing_but_the_pc0_frame_changes_without_a_fault() -> None:
     symbolizer = FakeSymbolizer(FAULT, SYMBOLS)
     for shown in (repair_stack(frames), repair_stack(frames, fault_pc=None, symbolizer=symbolizer)):
         assert [s.frame for s in shown] == [f for f in frames if f.location.pc != 0]
-    assert symbolizer.asked == ASM_RETURNS
+    assert symbolizer.asked == []
 
 
 def test_a_pc_the_dwarf_does_not_know_keeps_delves_frames() -> None:
@@ -106,23 +104,19 @@ def test_the_crash_facts_are_repaired_the_same_way() -> None:
 
 
 def test_an_assembly_return_address_is_named_at_its_call() -> None:
-    """Delve reads `runtime.goexit` at its return address (asm_amd64.s:1771); the runtime prints the call
-    (:1770). Only assembly frames the DWARF places in the same function are renamed."""
+    """Delve reads an assembly frame at its return address (`runtime.mstart asm_amd64.s:396`); the runtime
+    prints the call (:395). The caller looks pc-1 up (`call_lines`); a raise a signal interrupted is at its
+    exact PC and the innermost frame is no return address: neither is listed."""
     frames = delve_frames()
-    goexit, asmcgocall = ASM_RETURNS[1], ASM_RETURNS[0]
-    symbolizer = FakeSymbolizer(
-        FAULT,
-        SYMBOLS,
-        {
-            goexit: [SymbolFrame("runtime.goexit", "/go/src/runtime/asm_amd64.s", 1770, goexit, go=True)],
-            asmcgocall: [SymbolFrame("runtime.other", "/go/src/runtime/asm_amd64.s", 990, asmcgocall, go=True)],
-        },
-    )
-    shown = {s.frame.location.function_name: s.frame.location for s in repair_stack(frames, symbolizer=symbolizer)}
-    assert shown["runtime.goexit"].line == 1770
-    assert shown["runtime.asmcgocall"].line == 995
-    # A raise a signal interrupted is at its exact PC: not asked about.
-    assert all(pc + 1 != f.pc for pc in symbolizer.asked for f in FACTS.frames if f.function == "runtime.raise")
+    assert assembly_returns(frames) == ASM_RETURNS and len(ASM_RETURNS) == 2
+    asmcgocall, goexit = ASM_RETURNS
+    shown = repair_stack(frames, call_lines={asmcgocall: 994, goexit: 0})
+    lines = {s.frame.location.function_name: s.frame.location.line for s in shown}
+    assert lines["runtime.asmcgocall"] == 994
+    assert lines["runtime.goexit"] == 1771  # no line known: Delve's kept
+    assert [s.frame for s in shown if s.frame.location.function_name != "runtime.asmcgocall"] == [
+        f for f in frames if f.location.pc != 0 and f.location.function_name != "runtime.asmcgocall"
+    ]
 
 
 def test_the_words_past_a_top_frame_are_dropped() -> None:

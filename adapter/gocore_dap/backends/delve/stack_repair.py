@@ -14,9 +14,10 @@
    thread the runtime started, `runtime.rt0_go` on the first one, `runtime.goexit` on a goroutine); on some
    cores Delve unwinds past `runtime.mstart` through `runtime.clone` into words that are no frames. The
    frames after a top frame are dropped. And Delve looks an assembly frame up at its return address, not
-   at the call (`runtime.mstart asm_amd64.s:427` where the runtime prints the call at `:426`): with the
-   binary's DWARF at hand, an assembly frame that is not the innermost is named at pc-1, as the runtime
-   names every return address.
+   at the call (`runtime.mstart asm_amd64.s:396` where the runtime prints the call at `:395`): an assembly
+   frame that is not the innermost is named at pc-1, as the runtime names every return address. The
+   caller asks Delve for those lines (`assembly_returns` lists the PCs, `call_lines` brings the answers):
+   the DWARF of Go 1.18-1.20 binaries has no unit for the runtime's assembly.
 
 Every frame keeps the index of the Delve frame it came from (`delve_index`), because Delve's scopes
 (locals, registers, Eval) are addressed by Delve's own frame numbers.
@@ -24,7 +25,7 @@ Every frame keeps the index of the Delve frame it came from (`delve_index`), bec
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import attrs
 
@@ -32,7 +33,7 @@ from gocore_dap.backends.cframes.symbolize import PcSymbolizer, SymbolFrame
 from gocore_dap.backends.delve.api import Function, Location, Stackframe
 from gocore_dap.goviews.crash import FrameFact
 
-__all__ = ["FAULT_SIGNALS", "ShownFrame", "fault_pc", "repair_frame_facts", "repair_stack"]
+__all__ = ["FAULT_SIGNALS", "ShownFrame", "assembly_returns", "fault_pc", "repair_frame_facts", "repair_stack"]
 
 # Signals the kernel raises at the instruction that caused them (si_code > 0): SIGILL, SIGTRAP, SIGBUS,
 # SIGFPE, SIGSEGV. Their PC is the faulting instruction, not a return address.
@@ -106,20 +107,36 @@ def _plan(
     return out
 
 
+def _to_top(frames: Sequence[Stackframe]) -> Sequence[Stackframe]:
+    end = next((i + 1 for i, f in enumerate(frames) if f.location.function_name in TOP_FRAMES), len(frames))
+    return frames[:end]
+
+
+def assembly_returns(frames: Sequence[Stackframe]) -> list[int]:
+    """The PCs of the assembly frames that are return addresses: `repair_stack` names each at the line of
+    the instruction before it (pc-1), given in its `call_lines`."""
+    frames = _to_top(frames)
+    return [f.location.pc for i, f in enumerate(frames) if _is_assembly_return(frames, i)]
+
+
 def repair_stack(
-    frames: Sequence[Stackframe], *, fault_pc: int | None = None, symbolizer: PcSymbolizer | None = None
+    frames: Sequence[Stackframe],
+    *,
+    fault_pc: int | None = None,
+    symbolizer: PcSymbolizer | None = None,
+    call_lines: Mapping[int, int] | None = None,
 ) -> list[ShownFrame]:
     """Delve's frames (innermost first) with the faulting frame re-read at its exact PC, Delve's
     function-less pc-0 frames and the words past a top frame dropped, assembly return addresses named at
-    the call (see the module docstring)."""
-    end = next((i + 1 for i, f in enumerate(frames) if f.location.function_name in TOP_FRAMES), len(frames))
-    frames = frames[:end]
+    the call (`call_lines`: return PC -> the line at pc-1; see the module docstring)."""
+    frames = _to_top(frames)
     plan = _plan([f.location.pc for f in frames], [f.location.function_name for f in frames], fault_pc, symbolizer)
     out: list[ShownFrame] = []
     for index, symbol in plan:
         original = frames[index]
-        if symbol is None and symbolizer is not None and _is_assembly_return(frames, index):
-            original = _at_call(original, symbolizer)
+        line = call_lines.get(original.location.pc) if call_lines and _is_assembly_return(frames, index) else None
+        if symbol is None and line is not None and line > 0:
+            original = attrs.evolve(original, location=attrs.evolve(original.location, line=line))
         if symbol is None:
             out.append(ShownFrame(original, index))
             continue
@@ -146,16 +163,6 @@ def _is_assembly_return(frames: Sequence[Stackframe], index: int) -> bool:
         and frames[index - 1].location.function_name not in _INJECTED
         and frames[index - 1].location.function_name != _SIGNAL_HANDLER
     )
-
-
-def _at_call(frame: Stackframe, symbolizer: PcSymbolizer) -> Stackframe:
-    """`frame` with the line of the call its return address follows (pc-1), when the DWARF names it in the
-    same function."""
-    symbols = symbolizer.frames_at(frame.location.pc - 1)
-    innermost = symbols[0] if symbols else None
-    if innermost is None or innermost.function != frame.location.function_name or innermost.line <= 0:
-        return frame
-    return attrs.evolve(frame, location=attrs.evolve(frame.location, line=innermost.line))
 
 
 def repair_frame_facts(
