@@ -165,6 +165,10 @@ export class GoCoreSessions implements vscode.Disposable, vscode.DebugAdapterTra
       this.changed.fire(info);
       return;
     }
+    if (info.stopped && body.preserveFocusHint === true && body.threadId === info.stopped.threadId && body.text === info.stopped.text) {
+      // The same stop sent again: the adapter found more threads (a big core's goroutines, read after the stop).
+      return;
+    }
     info.stopped = body;
     info.stops++;
     info.crash = fromStoppedEvent(body);

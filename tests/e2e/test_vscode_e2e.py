@@ -34,6 +34,7 @@ from tests.extension.support import (
     run_node_tests,
     unavailable,
 )
+from tests.support.corpus_fixtures import corpus_artifact
 from tests.support.expected_locations import expected_landing
 
 E2E = EXTENSION / "e2e"
@@ -44,8 +45,10 @@ README_SHOT = REPO / "docs" / "images" / "goroutines-view.png"
 # part skips by design. The counts make a scenario that stops running fail the wrapper.
 # Cores where the test checks where the editor lands (one F5 each).
 LANDING_CASES = ("deadlock", "cgo_c_library")
-# The node tests that must run: F5, Open Core Dump, the Explorer menu, and one per landing case.
-SCENARIOS = 3 + len(LANDING_CASES)
+# The many-goroutines core for the crash-line-first scenario: as many as the target (100k).
+BIG_CORE_GOROUTINES = 100_000
+# The node tests that must run: F5, Open Core Dump, the Explorer menu, one per landing case, the big core.
+SCENARIOS = 3 + len(LANDING_CASES) + 1
 README_PICTURE = "README picture"
 SCENARIO_NAMES = frozenset(
     {
@@ -117,8 +120,22 @@ def _landing_case(name: str) -> dict[str, Any]:
     }
 
 
+def _big_case() -> dict[str, Any]:
+    params = {"goroutines": str(BIG_CORE_GOROUTINES)}
+    artifact = corpus_artifact("many_goroutines", params=params, timeout=600)
+    landing = expected_landing("many_goroutines")
+    return {
+        "program": str(artifact.binary),
+        "core": str(artifact.core),
+        "source": str(artifact.source_dir / landing.file),
+        "line": landing.line,
+        "function": landing.function,
+        "goroutines": BIG_CORE_GOROUTINES,
+    }
+
+
 @pytest.mark.integration
-@pytest.mark.timeout(1200)
+@pytest.mark.timeout(1500)
 def test_vscode_end_to_end(tmp_path: Path) -> None:
     _tools()
     build_extension()
@@ -137,6 +154,7 @@ def test_vscode_end_to_end(tmp_path: Path) -> None:
         "GOCORE_E2E_FUNCTION": landing.function,
         "GOCORE_E2E_ARTIFACTS": str(ARTIFACTS),
         "GOCORE_E2E_CASES": json.dumps([_landing_case(name) for name in LANDING_CASES]),
+        "GOCORE_E2E_BIG": json.dumps(_big_case()),
     }
     if core.headline:
         env["GOCORE_E2E_HEADLINE"] = core.headline
