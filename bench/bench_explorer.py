@@ -355,7 +355,8 @@ def bench_size(size: int, runs: int, dlv: Path, log: Callable[[str], None]) -> d
 def table(rows: list[dict[str, Any]]) -> str:
     head = ("| goroutines | initialize: ours / dlv dap | stopped: ours / dlv dap | crash stack: ours / dlv dap "
             "| threads (after the stop): ours / dlv dap | exact grouping by stack (from the stop) "
-            "| Delve's grouped listing | ratio | grouping by wait object | peak RSS: adapter / its Delve / dlv dap |")  # fmt: skip
+            "| Delve's grouped listing | ratio | grouping by wait object "
+            "| peak RSS: adapter / its Delve / dlv dap |")  # fmt: skip
     lines = [head, "|" + "|".join(["---:"] * 10) + "|"]
 
     def pair(value: tuple[float | None, float | None, float | None]) -> str:

@@ -28,7 +28,11 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         help="serve DAP over TCP instead of stdio, a session per connection (give a loopback address)",
     )
     serve.add_argument("--log-file", metavar="FILE", type=Path, help="write the adapter's own log here")
-    serve.add_argument("--verbose", action="store_true", help="log every step (with --log-file)")
+    serve.add_argument(
+        "--verbose",
+        action="store_true",
+        help="log every step, and every request with its time (with --log-file; or GOCORE_DAP_VERBOSE=1)",
+    )
     _add_debugpy(serve)
     if only == "serve":
         return parser
@@ -170,8 +174,10 @@ def _serve(args: argparse.Namespace) -> int:
     from gocore_dap.server.main import parse_listen, serve_stdio, serve_tcp
 
     log_file = args.log_file or os.environ.get("GOCORE_DAP_LOG")
+    # The environment reaches an adapter the editor starts (its command line is the editor's to choose).
+    verbose = args.verbose or os.environ.get("GOCORE_DAP_VERBOSE") == "1"
     logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO if log_file else logging.WARNING,
+        level=logging.DEBUG if verbose else logging.INFO if log_file else logging.WARNING,
         filename=str(log_file) if log_file else None,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )

@@ -49,6 +49,9 @@ const inputs = {
   badge: env.GOCORE_E2E_BADGE,
   // [{name, program, core, source, line, function, headline, badge, asleep}]: more cores, one F5 each.
   cases: env.GOCORE_E2E_CASES ? JSON.parse(env.GOCORE_E2E_CASES) : [],
+  // {program, core, source, line, function, goroutines}: a core with many goroutines, where the crash line must
+  // open before the Goroutines view has its data.
+  big: env.GOCORE_E2E_BIG ? JSON.parse(env.GOCORE_E2E_BIG) : undefined,
 };
 
 const missing = [
@@ -99,8 +102,9 @@ async function waitForHttp(url, child, ms) {
 
 /** One code-server with the extension installed from the .vsix, in a throw-away user-data dir. */
 class VSCode {
-  constructor(name) {
+  constructor(name, extraEnv = {}) {
     this.name = name;
+    this.extraEnv = extraEnv;
     this.root = fs.mkdtempSync(path.join(os.tmpdir(), `gocore-e2e-${name}-`));
     this.userData = path.join(this.root, "user-data");
     this.extensions = path.join(this.root, "extensions");
@@ -161,7 +165,7 @@ class VSCode {
         "--ignore-last-opened",
       ],
       // The extension host inherits this environment: GOCORE_DAP_PATH tells the extension where the adapter is.
-      { env: { ...env, GOCORE_DAP_PATH: inputs.adapter }, stdio: ["ignore", "pipe", "pipe"], detached: false },
+      { env: { ...env, ...this.extraEnv, GOCORE_DAP_PATH: inputs.adapter }, stdio: ["ignore", "pipe", "pipe"], detached: false },
     );
     for (const stream of [this.child.stdout, this.child.stderr]) {
       stream.on("data", (chunk) => this.log.push(chunk.toString()));
@@ -771,6 +775,88 @@ describe("gocore-dap in VS Code (code-server 4.100.3, headless Chromium)", { ski
       await shot(page, "source-failure").catch(() => undefined);
       error.message += `\n--- code-server log (tail) ---\n${vscode.log.join("").split("\n").slice(-30).join("\n")}`;
       throw error;
+    }
+  });
+
+  test("F5 on a core with many goroutines: the crash line opens first, then the Goroutines view's exact groups", { skip: only !== "tests" }, async (t) => {
+    const big = inputs.big;
+    assert.ok(big, "GOCORE_E2E_BIG names the many-goroutines core");
+    const adapterLog = path.join(os.tmpdir(), `gocore-e2e-big-${process.pid}.log`);
+    fs.rmSync(adapterLog, { force: true });
+    // The adapter's verbose log records when each request was answered: the order the user saw.
+    const vscode = new VSCode("big", { GOCORE_DAP_LOG: adapterLog, GOCORE_DAP_VERBOSE: "1" });
+    servers.push(vscode);
+    fs.writeFileSync(
+      path.join(vscode.workspace, ".vscode", "launch.json"),
+      JSON.stringify({ version: "0.2.0", configurations: [{ name: "Open the big core", type: "go-core", request: "launch", program: big.program, coreFilePath: big.core }] }),
+    );
+    await vscode.start();
+    const page = await openWorkbench(browser, vscode);
+    try {
+      const started = Date.now();
+      await startDebugging(page);
+      await expectEditorAt(page, "big core", big.source, big.line);
+      const lineOpen = Date.now() - started;
+      await page.locator(".debug-top-stack-frame, .debug-top-stack-frame-line").first().waitFor();
+
+      // The Goroutines view, with every goroutine counted and grouped exactly by stack.
+      const header = page.locator(".pane-header", { hasText: /^\s*Goroutines/i }).first();
+      await header.waitFor();
+      await page.waitForFunction(
+        () => [...document.querySelectorAll(".pane-header")].some((h) => /Goroutines/i.test(h.textContent ?? "") && h.getAttribute("aria-expanded") === "true"),
+        undefined,
+        { timeout: STEP },
+      );
+      await foldPanes(page, ["Variables", "Watch", "Breakpoints"]);
+      const view = page.locator(".pane", { has: header });
+      await page.waitForFunction(
+        () => /[\d,]+ goroutines · by stack \(/.test([...document.querySelectorAll(".pane-header")].find((h) => /Goroutines/i.test(h.textContent ?? ""))?.textContent ?? ""),
+        undefined,
+        { timeout: STEP },
+      );
+      const viewLoaded = Date.now() - started;
+      const headerText = (await header.innerText()).replace(/\s+/g, " ");
+      const total = Number((/([\d,]+) goroutines/.exec(headerText)?.[1] ?? "0").replace(/,/g, ""));
+      assert.ok(total >= big.goroutines, `the view counts every goroutine (at least ${big.goroutines}): ${headerText}`);
+      assert.ok(!headerText.includes("approx"), `the grouping is exact: ${headerText}`);
+      const first = view.locator('.monaco-list-row[aria-level="1"]').first();
+      await first.waitFor();
+      const firstText = (await first.innerText()).replace(/\s+/g, " ");
+      assert.match(firstText, /crashed · ×1 · running/, `the first group is the crasher's: ${firstText}`);
+      assert.ok(firstText.includes(big.function.replace(/^.*\//, "")), `the first group is ${big.function}'s: ${firstText}`);
+
+      // The goroutines read after the stop join the Call Stack paused, as the crashed one is (not "running").
+      await page.waitForFunction(() => document.querySelectorAll(".debug-call-stack .monaco-list-row .state").length >= 3, undefined, { timeout: STEP });
+      const states = (await page.locator(".debug-call-stack .monaco-list-row .state").allInnerTexts()).map((s) => s.trim().toLowerCase());
+      assert.ok(!states.includes("running"), `every thread in the Call Stack is paused: ${states.join(", ")}`);
+
+      // The order of the answers: the crashing thread's stack (the editor's line) before any goroutine listing.
+      const logLines = fs.readFileSync(adapterLog, "utf8").split("\n");
+      const answered = logLines.map((line) => /request (\w+) \(seq (\d+)\) answered/.exec(line)?.[1]).filter(Boolean);
+      // The adapter's share of the wait: from `initialize` received to the crash stack answered.
+      const at = (pattern) => {
+        const m = /^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d),(\d{3})/.exec(logLines.find((l) => pattern.test(l)) ?? "");
+        return m ? Date.parse(`${m[1]}T${m[2]}.${m[3]}Z`) : NaN;
+      };
+      const adapterShare = at(/request stackTrace \(seq \d+\) answered/) - at(/request initialize \(seq \d+\) received/);
+      const stack = answered.indexOf("stackTrace");
+      const listing = answered.indexOf("goroutines");
+      assert.ok(stack >= 0 && listing >= 0, `the adapter's log names both answers: ${answered.join(", ")}`);
+      assert.ok(stack < listing, `the crash stack was answered before the first goroutine listing: ${answered.join(", ")}`);
+      t.diagnostic(
+        `${total} goroutines: crash line open ${lineOpen} ms after F5 (the adapter: ${adapterShare} ms from initialize to the crash stack), Goroutines view grouped at ${viewLoaded} ms`,
+      );
+      await page.mouse.move(1200, 780);
+      await page.waitForTimeout(500);
+      await shot(page, "10-big-core");
+    } catch (error) {
+      await shot(page, "big-failure").catch(() => undefined);
+      error.message += `\n--- code-server log (tail) ---\n${vscode.log.join("").split("\n").slice(-30).join("\n")}`;
+      throw error;
+    } finally {
+      if (env.GOCORE_E2E_KEEP !== "1") {
+        fs.rmSync(adapterLog, { force: true });
+      }
     }
   });
 

@@ -12,6 +12,8 @@ export interface CrashHeadline {
   landingGoroutineId?: number;
   /** No goroutine crashed: the user goroutines with a frame of the program's own, most telling first. */
   asleepOrder?: number[];
+  /** What to know before trusting what is shown (crashSummary `warnings`). */
+  warnings: string[];
   /** Where it came from: the adapter's crashSummary, or only the stopped event. */
   source: "crashSummary" | "stoppedEvent";
 }
@@ -77,7 +79,21 @@ export function fromCrashSummary(body: CrashSummaryBody): CrashHeadline {
   if (facts.length > 0) {
     lines.push(facts.join(" · "));
   }
-  const out: CrashHeadline = { headline: body.headline, kind: body.kind, details: lines.join("\n\n").replace(/\n{3,}/g, "\n\n"), source: "crashSummary" };
+  const how = buildFacts(body);
+  if (how.length > 0) {
+    lines.push(how.join(" · "));
+  }
+  const warnings = body.warnings ?? [];
+  for (const warning of warnings) {
+    lines.push(`$(warning) ${escapeMarkdown(oneLine(warning))}`);
+  }
+  const out: CrashHeadline = {
+    headline: body.headline,
+    kind: body.kind,
+    details: lines.join("\n\n").replace(/\n{3,}/g, "\n\n"),
+    warnings,
+    source: "crashSummary",
+  };
   if (body.crashingGoroutineId) {
     out.goroutineId = body.crashingGoroutineId;
   }
@@ -86,6 +102,28 @@ export function fromCrashSummary(body: CrashSummaryBody): CrashHeadline {
   }
   if (body.asleepOrder) {
     out.asleepOrder = body.asleepOrder;
+  }
+  return out;
+}
+
+/** How the program was built and what read the core: `linux/amd64 · cgo · -trimpath · read by Delve v1.27.2`. */
+function buildFacts(body: CrashSummaryBody): string[] {
+  const build = body.build;
+  const out: string[] = [];
+  if (build?.goos && build.goarch) {
+    out.push(`${escapeMarkdown(build.goos)}/${escapeMarkdown(build.goarch)}`);
+  }
+  if (build?.cgo) {
+    out.push("cgo");
+  }
+  if (build?.trimpath) {
+    out.push("built with \\-trimpath");
+  }
+  if (body.delve) {
+    out.push(`read by ${escapeMarkdown(/^v\d/.test(body.delve) ? `Delve ${body.delve}` : body.delve)}`);
+  }
+  if (body.debugInfo) {
+    out.push(`debug info: ${escapeMarkdown(body.debugInfo)}`);
   }
   return out;
 }
@@ -128,6 +166,7 @@ export function fromStoppedEvent(body: StoppedEventBody): CrashHeadline | undefi
     headline,
     kind,
     details: `**${escapeMarkdown(oneLine(headline))}**${body.text && body.text !== headline ? `\n\n\`\`\`\n${body.text}\n\`\`\`` : ""}`,
+    warnings: [],
     source: "stoppedEvent",
   };
   if (body.threadId !== undefined) {

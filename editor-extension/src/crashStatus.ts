@@ -21,7 +21,9 @@ export class CrashStatusBar implements vscode.Disposable {
       this.item.hide();
       return;
     }
-    this.item.text = `${crashIcon(crash.kind)} ${statusText(crash)}`;
+    // A warning (a truncated core, a Delve release short of the program's Go version) is worth a glance
+    // before trusting the views: the hover says what it is.
+    this.item.text = `${crashIcon(crash.kind)} ${statusText(crash)}${crash.warnings.length > 0 ? " $(warning)" : ""}`;
     this.item.backgroundColor = new vscode.ThemeColor("statusBarItem.errorBackground");
     const tooltip = new vscode.MarkdownString(
       `${crash.details}\n\n---\n\n[$(error) Show the crashing goroutine](command:goCore.goroutines.showCrashing) · ` +

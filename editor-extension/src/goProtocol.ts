@@ -39,7 +39,15 @@ export interface GoGoroutineGroup {
   containsCrashing: boolean;
 }
 
-export type GroupBy = "none" | "stack" | "location" | "waitReason" | "creator" | "startFunction" | `label:${string}`;
+export type GroupBy =
+  | "none"
+  | "stack"
+  | "location"
+  | "waitReason"
+  | "waitObject"
+  | "creator"
+  | "startFunction"
+  | `label:${string}`;
 
 export interface GoroutineFilter {
   states?: string[];
@@ -67,6 +75,8 @@ export interface GoroutinesResponseBody {
   groups?: GoGoroutineGroup[];
   totalGroups?: number;
   approximate?: boolean;
+  /** Present when the goroutines were listed through Delve rather than read from the core, and why. */
+  note?: string;
 }
 
 export type CrashKind = "panic" | "fatal error" | "signal" | "unknown";
@@ -109,15 +119,18 @@ export interface CrashSummaryBody {
     vcsTime?: string;
     vcsModified?: boolean;
     trimpath?: boolean;
+    goos?: string;
+    goarch?: string;
+    cgo?: boolean;
     settings?: Record<string, string>;
   };
   program?: string;
   core?: string;
-  /** The Delve release that read the core (`v1.27.2`), or `dlv at PATH`. */
+  /** The Delve release that read the core (picked for the program's Go version), or `dlv at PATH`. */
   delve?: string;
-  /** A stripped program: where its DWARF came from. */
+  /** Where a stripped program's DWARF came from. */
   debugInfo?: string;
-  /** What to know before trusting what is shown (a truncated core, a Delve that does not cover the Go version). */
+  /** What to know before trusting what is shown (a truncated core, a Delve release short of the Go version). */
   warnings?: string[];
   landing?: GoLanding;
   /** No goroutine crashed: the user goroutines with a frame of the program's own code, most telling first. */

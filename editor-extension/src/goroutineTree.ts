@@ -101,6 +101,7 @@ export const GROUPINGS: ReadonlyArray<{ groupBy: GroupBy | "label"; title: strin
   { groupBy: "stack", title: "Stack", detail: "goroutines with identical stacks (like pprof's goroutine?debug=1)" },
   { groupBy: "location", title: "Location", detail: "the same line of your code (the innermost frame of the program's own)" },
   { groupBy: "waitReason", title: "Wait reason", detail: "chan receive, select, IO wait, sync.Mutex.Lock, ..." },
+  { groupBy: "waitObject", title: "Wait object", detail: "the same channel, mutex, WaitGroup or Cond, waited on the same way" },
   { groupBy: "creator", title: "Creator", detail: "the function whose go statement started them" },
   { groupBy: "startFunction", title: "Start function", detail: "the function each goroutine started in" },
   { groupBy: "label", title: "pprof label…", detail: "the value of a pprof label key" },
@@ -116,7 +117,7 @@ export function groupByTitle(groupBy: GroupBy): string {
 }
 
 export function isValidGroupBy(value: string): value is GroupBy {
-  return ["none", "stack", "location", "waitReason", "creator", "startFunction"].includes(value) || /^label:.+/.test(value);
+  return ["none", "stack", "location", "waitReason", "waitObject", "creator", "startFunction"].includes(value) || /^label:.+/.test(value);
 }
 
 // --- presentation helpers -------------------------------------------------------------------------------------
@@ -314,6 +315,8 @@ export class GoroutineTreeModel {
   total = 0;
   totalUnfiltered = 0;
   approximate = false;
+  /** Why the adapter listed the goroutines through Delve rather than reading them from the core. */
+  note: string | undefined;
   crashing: GoGoroutine | null = null;
   /** The goroutine the editor opens when no goroutine crashed: its group is expanded like the crasher's. */
   landingGoroutineId: number | undefined;
@@ -334,6 +337,7 @@ export class GoroutineTreeModel {
     this.total = 0;
     this.totalUnfiltered = 0;
     this.approximate = false;
+    this.note = undefined;
     this.crashing = null;
   }
 
@@ -428,6 +432,7 @@ export class GoroutineTreeModel {
     this.total = body.total;
     this.totalUnfiltered = body.totalUnfiltered;
     this.approximate = Boolean(body.approximate);
+    this.note = body.note;
     this.crashing = body.crashing ?? null;
 
     const page: TreeNode[] = [];
@@ -627,7 +632,7 @@ export class GoroutineTreeModel {
         const inGroup = node.parent !== undefined;
         const label = inGroup ? `goroutine ${g.id}` : `${g.id}  ${shortFunction(g.userLocation.function)}`;
         const parts = [waitText(g)];
-        if (!inGroup || this.groupBy === "waitReason" || this.groupBy === "creator" || this.groupBy.startsWith("label:")) {
+        if (!inGroup || ["waitReason", "waitObject", "creator"].includes(this.groupBy) || this.groupBy.startsWith("label:")) {
           parts.push(shortLocation(g.userLocation));
           // The group label of a stack or location group already says what it waits in.
           parts.push(waitingInText(g));

@@ -19,6 +19,8 @@ import { GoCoreSessions, SessionInfo } from "./sessions";
 
 export const VIEW_ID = "goCore.goroutines";
 const GROUP_BY_KEY = "goCore.goroutines.groupBy";
+/** How long the view's first listing waits for the editor to open the crash line (see loadRoot). */
+const CRASH_LINE_FIRST_MS = 15_000;
 
 const COMMON_STATES = [
   "running",
@@ -139,7 +141,8 @@ export class GoroutinesView implements vscode.TreeDataProvider<TreeNode>, vscode
       return;
     }
     const crash = info.crash;
-    this.view.message = this.error ?? (crash ? statusText(crash) : undefined);
+    const note = this.model.note ? ` — ${this.model.note}` : "";
+    this.view.message = this.error ?? (crash ? `${statusText(crash)}${note}` : this.model.note);
     this.view.description = this.model.summary();
   }
 
@@ -196,6 +199,12 @@ export class GoroutinesView implements vscode.TreeDataProvider<TreeNode>, vscode
   private async loadRoot(start: number): Promise<void> {
     const info = this.info;
     if (!info?.stopped) {
+      return;
+    }
+    // The crash line before the listing: on a big core the listing is the slow part, and the adapter (two
+    // cores, one Python) answers the editor's stack sooner when the view does not ask at the same time.
+    await this.sessions.whenStackShown(info, CRASH_LINE_FIRST_MS);
+    if (this.info !== info) {
       return;
     }
     try {
@@ -342,8 +351,24 @@ export class GoroutinesView implements vscode.TreeDataProvider<TreeNode>, vscode
     // The editor first (immediate), then the Call Stack, which re-opens the same frame once VS Code has
     // fetched the stack.
     await this.openLocation(g.userLocation);
+    await this.makeThread(info, g.id);
     if (!this.sessions.focusThread(info, g)) {
       await vscode.commands.executeCommand("workbench.debug.action.focusCallStackView");
+    }
+  }
+
+  /**
+   * The thread list holds the crashing goroutine and the first `maxThreads` others: any other goroutine
+   * becomes a thread first (the adapter's `revealGoroutine`), else the Call Stack could not select it.
+   */
+  private async makeThread(info: SessionInfo, goroutineId: number): Promise<void> {
+    if (info.capabilities.supportsRevealGoroutineRequest !== true) {
+      return;
+    }
+    try {
+      await info.session.customRequest("revealGoroutine", { goroutineId });
+    } catch (error) {
+      this.log.warn(`could not make goroutine ${goroutineId} a thread: ${(error as Error).message}`);
     }
   }
 

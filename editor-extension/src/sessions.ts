@@ -22,6 +22,8 @@ export interface SessionInfo {
   landingThreadId?: number;
   /** How many (real) stopped events the session had: the views reload when it changes. */
   stops: number;
+  /** The stop whose stack the editor last received (it opens the crash line then): equals `stops` once shown. */
+  stackShownFor: number;
   crash?: CrashHeadline;
 }
 
@@ -46,6 +48,8 @@ export class GoCoreSessions implements vscode.Disposable, vscode.DebugAdapterTra
   private readonly changed = new vscode.EventEmitter<SessionInfo | undefined>();
   private readonly disposables: vscode.Disposable[] = [];
   private lastActive: string | undefined;
+  /** Who waits for a session's crash stack to reach the editor (`whenStackShown`). */
+  private readonly stackWaiters = new Map<string, Array<() => void>>();
 
   /** Fires when a session stops (or gets its crash summary), and when one ends (undefined). */
   readonly onDidChange = this.changed.event;
@@ -81,7 +85,7 @@ export class GoCoreSessions implements vscode.Disposable, vscode.DebugAdapterTra
   private infoOf(session: vscode.DebugSession): SessionInfo {
     let info = this.infos.get(session.id);
     if (!info) {
-      info = { session, capabilities: {}, stops: 0 };
+      info = { session, capabilities: {}, stops: 0, stackShownFor: 0 };
       const proxy = this.proxies.get(session.id);
       if (proxy) {
         info.proxy = proxy;
@@ -97,6 +101,7 @@ export class GoCoreSessions implements vscode.Disposable, vscode.DebugAdapterTra
     }
     this.infos.delete(session.id);
     this.proxies.delete(session.id);
+    this.wakeStackWaiters(session.id);
     if (this.lastActive === session.id) {
       this.lastActive = undefined;
     }
@@ -139,6 +144,11 @@ export class GoCoreSessions implements vscode.Disposable, vscode.DebugAdapterTra
       if (response.command === "initialize" && response.success) {
         info.capabilities = response.body ?? {};
       }
+      if (response.command === "stackTrace" && info.stops > info.stackShownFor) {
+        // The first stack after a stop is the one the editor opens: the crash line is on screen now.
+        info.stackShownFor = info.stops;
+        this.wakeStackWaiters(info.session.id);
+      }
       return;
     }
     if (message.type !== "event") {
@@ -155,12 +165,45 @@ export class GoCoreSessions implements vscode.Disposable, vscode.DebugAdapterTra
       this.changed.fire(info);
       return;
     }
+    if (info.stopped && body.preserveFocusHint === true && body.threadId === info.stopped.threadId && body.text === info.stopped.text) {
+      // The same stop sent again: the adapter found more threads (a big core's goroutines, read after the stop).
+      return;
+    }
     info.stopped = body;
     info.stops++;
     info.crash = fromStoppedEvent(body);
     this.log.info(`session ${info.session.name} stopped: ${body.description ?? body.reason ?? ""}`);
     this.changed.fire(info);
     void this.fetchCrashSummary(info);
+  }
+
+  /**
+   * Resolves once the editor has the stack of the session's current stop (the crash line is open), or after
+   * `timeoutMs`, or when the session ends: the Goroutines view asks for its listing after that, so that on a
+   * big core the adapter serves the crash line first.
+   */
+  whenStackShown(info: SessionInfo, timeoutMs: number): Promise<void> {
+    if (info.stackShownFor >= info.stops || !this.infos.has(info.session.id)) {
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(done, timeoutMs);
+      const waiters = this.stackWaiters.get(info.session.id) ?? [];
+      waiters.push(done);
+      this.stackWaiters.set(info.session.id, waiters);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  }
+
+  private wakeStackWaiters(sessionId: string): void {
+    const waiters = this.stackWaiters.get(sessionId) ?? [];
+    this.stackWaiters.delete(sessionId);
+    for (const wake of waiters) {
+      wake();
+    }
   }
 
   private async fetchCrashSummary(info: SessionInfo): Promise<void> {

@@ -36,6 +36,7 @@ from tests.extension.support import (
     unavailable,
 )
 from tests.lsp.expected import expected_lines
+from tests.support.corpus_fixtures import corpus_artifact
 from tests.support.expected_locations import expected_landing
 
 E2E = EXTENSION / "e2e"
@@ -46,9 +47,11 @@ README_SHOT = REPO / "docs" / "images" / "goroutines-view.png"
 # part skips by design. The counts make a scenario that stops running fail the wrapper.
 # Cores where the test checks where the editor lands (one F5 each).
 LANDING_CASES = ("deadlock", "cgo_c_library")
+# The many-goroutines core for the crash-line-first scenario: as many as the target (100k).
+BIG_CORE_GOROUTINES = 100_000
 # The node tests that must run: F5, Open Core Dump, the Explorer menu, the language server's marks after F5,
-# and one per landing case.
-SCENARIOS = 4 + len(LANDING_CASES)
+# one per landing case, and the big core.
+SCENARIOS = 4 + len(LANDING_CASES) + 1
 README_PICTURE = "README picture"
 SCENARIO_NAMES = frozenset(
     {
@@ -56,6 +59,7 @@ SCENARIO_NAMES = frozenset(
         '"Go: Open Core Dump…" without a launch.json: pick the core, then the executable named in the core',
         "the Explorer context menu of a file named core opens it",
         "after F5 the source shows the crash line and the goroutines parked on each line (the language server)",
+        "F5 on a core with many goroutines: the crash line opens first, then the Goroutines view's exact groups",
     }
 )
 
@@ -129,10 +133,22 @@ def _parked_line(core_dir: Path, crash_line: int) -> tuple[int, str]:
             ((state, count),) = seen.states.items()
             return line, f"{count:,} goroutine{'s' if count != 1 else ''} · {state}"
     raise AssertionError("the traceback shows no parked goroutine in main.go")
+def _big_case() -> dict[str, Any]:
+    params = {"goroutines": str(BIG_CORE_GOROUTINES)}
+    artifact = corpus_artifact("many_goroutines", params=params, timeout=600)
+    landing = expected_landing("many_goroutines")
+    return {
+        "program": str(artifact.binary),
+        "core": str(artifact.core),
+        "source": str(artifact.source_dir / landing.file),
+        "line": landing.line,
+        "function": landing.function,
+        "goroutines": BIG_CORE_GOROUTINES,
+    }
 
 
 @pytest.mark.integration
-@pytest.mark.timeout(1200)
+@pytest.mark.timeout(1500)
 def test_vscode_end_to_end(tmp_path: Path) -> None:
     _tools()
     build_extension()
@@ -156,6 +172,7 @@ def test_vscode_end_to_end(tmp_path: Path) -> None:
         "GOCORE_E2E_FUNCTION": landing.function,
         "GOCORE_E2E_ARTIFACTS": str(ARTIFACTS),
         "GOCORE_E2E_CASES": json.dumps([_landing_case(name) for name in LANDING_CASES]),
+        "GOCORE_E2E_BIG": json.dumps(_big_case()),
     }
     if core.headline:
         env["GOCORE_E2E_HEADLINE"] = core.headline

@@ -33,7 +33,7 @@ UNIT_TESTS = {
     "coreSource": 5,
     "crashInfo": 5,
     "elfCore": 10,
-    "goroutineTree": 16,
+    "goroutineTree": 17,
     "launchConfig": 11,
     "manifest": 6,
 }

@@ -94,14 +94,6 @@ __all__ = [
     "test_threads",
 ]
 
-THREAD_STACK_BOTTOM = (
-    "the crash ran on the system stack of a thread the runtime started itself (its traceback ends in "
-    "runtime.mstart: a deadlock found by sysmon or by an M going idle, which of the threads is timing): the "
-    "runtime prints runtime.mstart at its CALL (asm_amd64.s:395 on Go 1.24), Delve one line later (396), and "
-    "on some cores Delve goes on past runtime.clone into garbage frames ('0xc000022000 ?', 'error while "
-    "reading spliced memory'); every Delve release does it, the adapter shows those frames as they come. "
-    "Not a Go-version matter: the deadlock program on any Go can dump this way"
-)
 ASYNC_PREEMPTED_TOP = (
     "a goroutine stopped by asynchronous preemption (top frame runtime.asyncPreempt2): the runtime prints the "
     "line of its mcall, Delve the line its saved pc resolves to, 1-2 lines later"
@@ -192,28 +184,14 @@ def observation(adapters: Adapters, case: CorpusCase) -> Iterator[Observation]:
     yield seen
 
 
-def crashed_on_a_runtime_thread(parsed: ParsedTraceback) -> bool:
-    return any(stack and stack[-1].function == "runtime.mstart" for stack in parsed.runtime_stacks)
-
-
-def expect_known_issue(observation: Observation, check: Any) -> None:
-    """Run a bridge check; on a crash on a runtime thread's stack it must fail as the known issue does (so that
-    a fix shows up as this test failing, and the wrapper goes)."""
-    if not crashed_on_a_runtime_thread(observation.case.parsed):
-        check(observation)
-        return
-    observation.require()
-    with pytest.raises(AssertionError, match="the printed stack is not in the adapter's"):
-        check(observation)
-    pytest.xfail(THREAD_STACK_BOTTOM)
-
-
 def test_exception_info(observation: Observation) -> None:
-    expect_known_issue(observation, bridge.test_exception_info)
+    bridge.test_exception_info(observation)
 
 
 def test_os_thread_stack(observation: Observation) -> None:
-    expect_known_issue(observation, bridge.test_os_thread_stack)
+    """Also on a crash on a thread the runtime started (a deadlock found by sysmon or an idle M): its stack
+    ends at runtime.mstart's call as the runtime prints it, not where Delve goes on past it."""
+    bridge.test_os_thread_stack(observation)
 
 
 def test_first_user_frames(observation: Observation) -> None:

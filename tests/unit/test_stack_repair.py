@@ -11,12 +11,14 @@ import attrs
 
 from gocore_dap.backends.cframes.symbolize import PcSymbolizer, SymbolFrame
 from gocore_dap.backends.delve.api import Function, Location, Stackframe, Variable
-from gocore_dap.backends.delve.stack_repair import fault_pc, repair_frame_facts, repair_stack
+from gocore_dap.backends.delve.stack_repair import assembly_returns, fault_pc, repair_frame_facts, repair_stack
 from gocore_dap.goviews.crash import crash_facts_from_json
 
 DATA = Path(__file__).parent / "data" / "crash_facts"
 FACTS = crash_facts_from_json(json.loads((DATA / "local-cgo_crash.json").read_text(encoding="utf-8"))["facts"])
 FAULT = FACTS.handled_signal.pc if FACTS.handled_signal is not None else 0
+# The assembly frames whose PC is a return address (not the innermost, not one a signal interrupted).
+ASM_RETURNS = [f.pc for f in FACTS.frames if f.function in ("runtime.asmcgocall", "runtime.goexit")]
 
 
 class FakeSymbolizer(PcSymbolizer):
@@ -99,3 +101,27 @@ def test_the_crash_facts_are_repaired_the_same_way() -> None:
     assert (checksum.line, checksum.pc, checksum.frame_offset) == (18, FAULT, next(
         f.frame_offset for f in FACTS.frames if f.function == "checksum"))  # fmt: skip
     assert attrs.evolve(FACTS, frames=repaired).frames == repaired
+
+
+def test_an_assembly_return_address_is_named_at_its_call() -> None:
+    """Delve reads an assembly frame at its return address (`runtime.mstart asm_amd64.s:396`); the runtime
+    prints the call (:395). The caller looks pc-1 up (`call_lines`); a raise a signal interrupted is at its
+    exact PC and the innermost frame is no return address: neither is listed."""
+    frames = delve_frames()
+    assert assembly_returns(frames) == ASM_RETURNS and len(ASM_RETURNS) == 2
+    asmcgocall, goexit = ASM_RETURNS
+    shown = repair_stack(frames, call_lines={asmcgocall: 994, goexit: 0})
+    lines = {s.frame.location.function_name: s.frame.location.line for s in shown}
+    assert lines["runtime.asmcgocall"] == 994
+    assert lines["runtime.goexit"] == 1771  # no line known: Delve's kept
+    assert [s.frame for s in shown if s.frame.location.function_name != "runtime.asmcgocall"] == [
+        f for f in frames if f.location.pc != 0 and f.location.function_name != "runtime.asmcgocall"
+    ]
+
+
+def test_the_words_past_a_top_frame_are_dropped() -> None:
+    frames = delve_frames()
+    junk = attrs.evolve(frames[-1], location=Location(0x4A0000, "", 0, Function("runtime.clone")))
+    shown = repair_stack([*frames, junk])
+    assert shown[-1].frame.location.function_name == "runtime.goexit"
+    assert len(shown) == len(frames) - 1

@@ -12,6 +12,7 @@ says so (`DirectGoroutines.note`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -67,6 +68,7 @@ class DirectGoroutines:
         progress: Progress | None,
         crash_cut: CrashCut,
         scope: CodeScope | None = None,
+        crashing_id: int | None = None,
     ) -> IndexedTable | None:
         """The whole table from the core, or None when the direct reader cannot read it (`note` says why;
         the caller lists goroutines through Delve instead)."""
@@ -81,7 +83,7 @@ class DirectGoroutines:
             log.info("%s", self.note)
             return None
         self._index = index
-        return await self._build(index, wait_reasons, crash_cut, scope)
+        return await self._build(index, wait_reasons, crash_cut, scope, crashing_id)
 
     def close(self) -> None:
         if self._index is not None:
@@ -134,6 +136,7 @@ class DirectGoroutines:
         wait_reasons: WaitReasonTable | None,
         crash_cut: CrashCut,
         scope: CodeScope | None,
+        crashing_id: int | None,
     ) -> IndexedTable:
         import numpy as np
 
@@ -148,7 +151,14 @@ class DirectGoroutines:
         current_of = [table.intern_location(frames[0]) if frames else 0 for frames in distinct]
         user_of = [table.intern_location(_user_frame(frames)) for frames in distinct]
         # Running goroutines: their stacks from Delve (a handful), as the crasher's is shown everywhere.
+        # ... and the crashing goroutine's as the crash shows it everywhere (where the crash began, C frames
+        # under cgo included), even when the index unwound it (a goroutine in a cgo call is in a syscall).
         delve_rows = [int(r) for r in np.flatnonzero(stack_ids < 0)]
+        if crashing_id is not None:
+            with contextlib.suppress(KeyError):
+                crashing_row = index.row(crashing_id)
+                if crashing_row not in delve_rows:
+                    delve_rows.append(crashing_row)
         delve_frames: dict[int, tuple[LocationTuple, ...]] = {}
         for row in delve_rows:
             goroutine_id = int(index.goids[row])
@@ -200,7 +210,8 @@ def _unsupported() -> type[Exception]:
 
 
 def _user_frame(frames: Sequence[LocationTuple]) -> LocationTuple | None:
-    """Where a goroutine is in user code: its first frame that is not the runtime's, else its innermost."""
+    """Delve's user location (what `filter.function` matches, as on the Delve path): the first frame that
+    is not the runtime's, else the innermost. Records and groups name your code from the stack instead."""
     if not frames:
         return None
     index = first_user_frame_index([f[0] for f in frames])

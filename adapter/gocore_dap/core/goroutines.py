@@ -245,6 +245,11 @@ class GoroutineModel:
         return self._table.unreadable if self._table is not None else 0
 
     @property
+    def reads_directly(self) -> bool:
+        """Whether goroutines are read straight from the core (the direct reader), as far as is known yet."""
+        return self._direct is not None and not self._direct.failed
+
+    @property
     def note(self) -> str | None:
         """Where the goroutines come from when it is not the direct reader, and why; None when it is."""
         if self._all_stacks:
@@ -308,7 +313,9 @@ class GoroutineModel:
 
     async def _read_table(self) -> GoroutineTable:
         if self._direct is not None and not self._direct.failed:
-            indexed = await self._direct.load(self._wait_reasons, self._progress, self._cut_crasher, self._scope)
+            indexed = await self._direct.load(
+                self._wait_reasons, self._progress, self._cut_crasher, self._scope, self.crashing_id
+            )
             if indexed is not None:
                 self._stacks, self._parents, self._all_stacks = indexed.stacks, indexed.parents, True
                 self._table, self._count = indexed.table, len(indexed.table)

@@ -8,8 +8,9 @@ from pathlib import Path
 
 from gocore_dap.backends.cframes.symbolize import PcSymbolizer
 from gocore_dap.backends.delve.api import DelveApi
+from gocore_dap.backends.delve.errors import DelveRpcError
 from gocore_dap.backends.delve.process import DelveProcess
-from gocore_dap.backends.delve.stack_repair import ShownFrame, repair_stack
+from gocore_dap.backends.delve.stack_repair import ShownFrame, assembly_returns, repair_stack
 from gocore_dap.core.goroutines import GoroutineModel
 from gocore_dap.core.landing import Landings
 from gocore_dap.core.results import CrashSummary
@@ -76,6 +77,7 @@ class LoadedCore:
         # crash is a fault signal): `shown_stack` repairs the faulting C frame with them.
         self.fault_pc = fault_pc
         self.symbolizer = symbolizer
+        self._call_line_cache: dict[int, int] = {}
         # Where the editor lands: the crashing goroutine's frame of your code, or an asleep goroutine's.
         self.landings = Landings(self)
         if crash.crashing_goroutine_id is None and goroutines.priority is None:
@@ -93,7 +95,20 @@ class LoadedCore:
         re-read at its exact PC and Delve's function-less pc-0 frames dropped; each shown frame keeps
         the index of its Delve frame (variables are read by that index)."""
         frames = await self.stacks.stack(owner, depth)
-        return repair_stack(frames, fault_pc=self.fault_pc, symbolizer=self.symbolizer)
+        call_lines = await self._call_lines(assembly_returns(frames))
+        return repair_stack(frames, fault_pc=self.fault_pc, symbolizer=self.symbolizer, call_lines=call_lines)
+
+    async def _call_lines(self, pcs: list[int]) -> dict[int, int]:
+        """The line of the call before each assembly return address (Delve at pc-1), each PC asked once:
+        the same few (runtime.mstart, runtime.asmcgocall, ...) recur on every stack."""
+        for pc in pcs:
+            if pc not in self._call_line_cache:
+                try:
+                    found = await self.api.find_location(f"*{pc - 1:#x}")
+                except DelveRpcError:
+                    found = []
+                self._call_line_cache[pc] = found[0].line if found else 0
+        return {pc: self._call_line_cache[pc] for pc in pcs}
 
     async def crash_summary(self) -> CrashSummary:
         crash, info = self.crash, self.build_info

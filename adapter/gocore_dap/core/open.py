@@ -33,7 +33,6 @@ from gocore_dap.preflight.checks import PreflightResult, preflight
 from gocore_dap.preflight.debuginfo import DebugInfoOptions
 
 if TYPE_CHECKING:
-    from gocore_dap.backends.cframes.symbolize import PcSymbolizer
     from gocore_dap.backends.delve.api import DelveApi
     from gocore_dap.backends.delve.process import DelveProcess
     from gocore_dap.core.loaded import LoadedCore
@@ -118,6 +117,7 @@ async def _load(
     from gocore_dap.core.failures import backend_error
     from gocore_dap.core.goroutines import GoroutineModel
     from gocore_dap.core.loaded import LoadedCore
+    from gocore_dap.core.symbols import open_symbolizer
     from gocore_dap.core.wait_names import WaitObjectNamer, is_main_module_function
     from gocore_dap.goviews.code_scope import CodeScope
     from gocore_dap.goviews.crash import analyze_crash
@@ -163,7 +163,7 @@ async def _load(
         # the crash's own frames are re-read at the exact PC before anything reads them.
         handled = facts.handled_signal
         handled_pc = fault_pc(handled.number, handled.pc) if handled is not None else None
-        symbolizer = await _symbolizer(checked, program) if handled_pc is not None else None
+        symbolizer = await open_symbolizer(checked, program) if handled_pc is not None else None
         if handled_pc is not None and symbolizer is not None:
             facts = attrs.evolve(
                 facts, frames=repair_frame_facts(facts.frames, fault_pc=handled_pc, symbolizer=symbolizer)
@@ -171,7 +171,7 @@ async def _load(
         crash = analyze_crash(facts, wait_reasons)
         stack_pc = fault_pc(crash.signal.number, crash.signal.pc) if crash.signal is not None else None
         if stack_pc is not None and symbolizer is None:
-            symbolizer = await _symbolizer(checked, program)
+            symbolizer = await open_symbolizer(checked, program)
         api = DelveApi(delve)
         source = DelveGoroutines(api)
         build_info = exe_build or await source.build_info(crash.go_version)
@@ -225,21 +225,6 @@ async def _load(
             shutil.rmtree(folder, ignore_errors=True)
         raise
     return loaded
-
-
-async def _symbolizer(checked: PreflightResult, program: Path) -> PcSymbolizer | None:
-    """The DWARF of the program (or of its separate debug file) by exact PC, for the frame a fault
-    interrupted; None when it cannot be read (the stacks then stay as Delve reads them)."""
-    from gocore_dap.backends.cframes.symbolize import DwarfFormatError, PcSymbolizer
-
-    dwarf = checked.debug_info.file if checked.debug_info is not None else program
-    exe, core = checked.exe_info, checked.core_info
-    bias = exe.load_bias(core.exe_load_base) if exe is not None and core is not None and core.exe_load_base else 0
-    try:
-        return await asyncio.get_running_loop().run_in_executor(None, PcSymbolizer.open, dwarf, bias)
-    except (DwarfFormatError, OSError, ValueError) as exc:
-        log.info("no exact-PC symbols for the faulting frame (%s): %s", dwarf, exc)
-        return None
 
 
 def _debug_info_options(options: OpenOptions) -> DebugInfoOptions:

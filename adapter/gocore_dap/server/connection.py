@@ -28,6 +28,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
@@ -229,6 +230,10 @@ class DapConnection:
         )  # fmt: skip
         handler = asyncio.ensure_future(self._dispatch(self._commands.get(name), message, ctx))
         flight = self._flights[seq] = _Flight(name, handler)
+        # The order requests are answered in is what the user sees (the crash line before the listings): the
+        # verbose log keeps it, with each request's time, for people tracing a slow editor.
+        started = time.monotonic()
+        log.debug("request %s (seq %d) received", name, seq)
         try:
             body = await handler
         except asyncio.CancelledError:
@@ -252,6 +257,7 @@ class DapConnection:
             for progress_id in flight.progress_started:
                 await self._send_event("progressEnd", ProgressEndEventBody(progress_id=progress_id))
         await self._respond(seq, name, body=body)
+        log.debug("request %s (seq %d) answered in %.0f ms", name, seq, (time.monotonic() - started) * 1000)
         for after in ctx.after_response:
             try:
                 await after()

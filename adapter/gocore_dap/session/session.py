@@ -117,7 +117,9 @@ class CoreSession:
             await asyncio.gather(*shown, return_exceptions=True)
         log.info("core open after %.0f ms", 1000 * (time.monotonic() - started))
         try:
-            self._target = Target(core, args, self.client, self._emit, self._important)
+            self._target = Target(
+                core, args, self.client, self._emit, self._important, threads_changed=self._threads_changed
+            )
             for warning in core.warnings:
                 await self._important(f"warning: {warning}\n")
         except BaseException:
@@ -140,13 +142,23 @@ class CoreSession:
         runtime's own; a second stop then sends the editor to the most telling asleep goroutine
         (`core.landing`), and the first one leaves the focus alone so that the second one wins.
         """
+        await self._output(self.target().core.crash.headline + "\n", category="stderr")
+        await self._stop(refresh=False)
+        log.info("stopped on thread %s", self.target().crash_thread_id)
+
+    async def _threads_changed(self) -> None:
+        """More threads than the stop had (a big core's goroutines, read after it): the same stop again,
+        focus left alone. VS Code marks threads paused only on a stop with `allThreadsStopped`; a thread
+        it learns of later (a `thread` event) would be shown as running."""
+        await self._stop(refresh=True)
+
+    async def _stop(self, *, refresh: bool) -> None:
         from gocore_dap.goviews.presentation import stop_badge
 
         target = self.target()
         crash = target.core.crash
         badge = stop_badge(crash)
         landing = await target.landing_thread_id()
-        await self._output(crash.headline + "\n", category="stderr")
         await self._emit(
             "stopped",
             m.StoppedEventBody(
@@ -155,10 +167,9 @@ class CoreSession:
                 thread_id=target.crash_thread_id,
                 text=crash.report,
                 all_threads_stopped=True,
-                preserve_focus_hint=landing is not None,
+                preserve_focus_hint=refresh or landing is not None,
             ),
         )
-        log.info("stopped on thread %s", target.crash_thread_id)
         if landing is not None:
             await self._emit(
                 "stopped",
@@ -168,7 +179,7 @@ class CoreSession:
                     thread_id=landing,
                     text=crash.report,
                     all_threads_stopped=False,
-                    preserve_focus_hint=False,
+                    preserve_focus_hint=refresh,
                 ),
             )
 

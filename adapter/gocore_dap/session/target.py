@@ -37,6 +37,8 @@ class Target:
         client: m.InitializeArguments | None,
         emit: Emit,
         important: Output,
+        *,
+        threads_changed: Callable[[], Awaitable[None]],
     ) -> None:
         self.core = core
         self.launch = launch
@@ -48,7 +50,7 @@ class Target:
             hide_system=launch.hide_system_goroutines,
             depth=self.depth,
             output=important,
-            thread_event=lambda thread_id: emit("thread", m.ThreadEventBody(reason="started", thread_id=thread_id)),
+            threads_changed=threads_changed,
         )
         self.frames = Frames(core, self.paths, self.depth)
         self.variables = VariableTree(core, self.frames, show_registers=launch.show_registers)

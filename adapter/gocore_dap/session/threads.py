@@ -87,14 +87,14 @@ class ThreadList:
         hide_system: bool,
         depth: int,
         output: Output,
-        thread_event: Callable[[int], Awaitable[None]],
+        threads_changed: Callable[[], Awaitable[None]],
     ) -> None:
         self._core = core
         self._limit = limit
         self._hide_system = hide_system
         self._depth = depth
         self._output = output
-        self._thread_event = thread_event
+        self._threads_changed = threads_changed
         self._said_cap = False
         self._refresh_asked = False
         # The threads of the last answer: a goroutine among them needs no revealing.
@@ -112,19 +112,22 @@ class ThreadList:
         core = self._core
         model = core.goroutines
         entries = [await self._crash_entry()]
+        if model.table is None and model.reads_directly and await model.is_small():
+            # A few thousand goroutines at most: read from the core in a moment, named from their stacks.
+            await model.ensure_table()
         if model.table is not None:
             records, more = await model.first_goroutines(self._limit)
             entries.extend(self._record_entry(r) for r in records if self._shown(r))
-        elif await model.is_small():
-            more = await self._from_delve(entries)
-        else:
+        elif model.reads_directly:
             # Many goroutines: the crash's thread now, so that the editor opens the crash line at once; the
-            # others once every goroutine is read from the core (a thread event makes the editor ask again).
+            # others once every goroutine is read from the core (the stop, sent again, makes the editor ask again).
             more = False
             if not self._refresh_asked:
                 self._refresh_asked = True
                 model.start_loading()
                 model.when_loaded(self._refresh)
+        else:
+            more = await self._from_delve(entries)
         if self._core.crash.crashing_goroutine_id is None:
             await self._landing_second(entries)
         await self._say_cap(more, len(entries))
@@ -144,8 +147,7 @@ class ThreadList:
         return ThreadEntry(dap_id=record.id, name=name, goroutine_id=record.id, lwp=None)
 
     async def _refresh(self) -> None:
-        crashing = self._core.crash.crashing_goroutine_id
-        await self._thread_event(crashing if crashing is not None else self.crash_thread_id)
+        await self._threads_changed()
 
     async def _from_delve(self, entries: list[ThreadEntry]) -> bool:
         """The first goroutines from Delve's listing (a small core: one quick call); whether there are more."""

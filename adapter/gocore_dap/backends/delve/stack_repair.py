@@ -10,6 +10,14 @@
    Only the faulting PC is touched: an interrupted syscall or a return address is right at pc-1.
 2. **Frames without a function.** Where `runtime.asmcgocall` switched from the goroutine's stack to the
    system stack, Delve's unwinder yields one frame with pc 0 and no function (`?:-1`); it is dropped.
+3. **The end of a thread's stack.** The runtime's traceback stops at a top frame (`runtime.mstart` on a
+   thread the runtime started, `runtime.rt0_go` on the first one, `runtime.goexit` on a goroutine); on some
+   cores Delve unwinds past `runtime.mstart` through `runtime.clone` into words that are no frames. The
+   frames after a top frame are dropped. And Delve looks an assembly frame up at its return address, not
+   at the call (`runtime.mstart asm_amd64.s:396` where the runtime prints the call at `:395`): an assembly
+   frame that is not the innermost is named at pc-1, as the runtime names every return address. The
+   caller asks Delve for those lines (`assembly_returns` lists the PCs, `call_lines` brings the answers):
+   the DWARF of Go 1.18-1.20 binaries has no unit for the runtime's assembly.
 
 Every frame keeps the index of the Delve frame it came from (`delve_index`), because Delve's scopes
 (locals, registers, Eval) are addressed by Delve's own frame numbers.
@@ -17,7 +25,7 @@ Every frame keeps the index of the Delve frame it came from (`delve_index`), bec
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import attrs
 
@@ -25,12 +33,16 @@ from gocore_dap.backends.cframes.symbolize import PcSymbolizer, SymbolFrame
 from gocore_dap.backends.delve.api import Function, Location, Stackframe
 from gocore_dap.goviews.crash import FrameFact
 
-__all__ = ["FAULT_SIGNALS", "ShownFrame", "fault_pc", "repair_frame_facts", "repair_stack"]
+__all__ = ["FAULT_SIGNALS", "ShownFrame", "assembly_returns", "fault_pc", "repair_frame_facts", "repair_stack"]
 
 # Signals the kernel raises at the instruction that caused them (si_code > 0): SIGILL, SIGTRAP, SIGBUS,
 # SIGFPE, SIGSEGV. Their PC is the faulting instruction, not a return address.
 FAULT_SIGNALS = frozenset({4, 5, 7, 8, 11})
 _SIGNAL_HANDLER = "runtime.sigtrampgo"
+# Where the runtime's traceback ends a stack (the functions with funcFlag_TOPFRAME).
+TOP_FRAMES = frozenset({"runtime.mstart", "runtime.rt0_go", "runtime.goexit"})
+# Frames whose caller's PC is where the interrupted code was, not a return address (isInjectedCall).
+_INJECTED = frozenset({"runtime.sigpanic", "runtime.asyncPreempt", "runtime.debugCallV2"})
 
 
 @attrs.frozen
@@ -95,15 +107,36 @@ def _plan(
     return out
 
 
+def _to_top(frames: Sequence[Stackframe]) -> Sequence[Stackframe]:
+    end = next((i + 1 for i, f in enumerate(frames) if f.location.function_name in TOP_FRAMES), len(frames))
+    return frames[:end]
+
+
+def assembly_returns(frames: Sequence[Stackframe]) -> list[int]:
+    """The PCs of the assembly frames that are return addresses: `repair_stack` names each at the line of
+    the instruction before it (pc-1), given in its `call_lines`."""
+    frames = _to_top(frames)
+    return [f.location.pc for i, f in enumerate(frames) if _is_assembly_return(frames, i)]
+
+
 def repair_stack(
-    frames: Sequence[Stackframe], *, fault_pc: int | None = None, symbolizer: PcSymbolizer | None = None
+    frames: Sequence[Stackframe],
+    *,
+    fault_pc: int | None = None,
+    symbolizer: PcSymbolizer | None = None,
+    call_lines: Mapping[int, int] | None = None,
 ) -> list[ShownFrame]:
-    """Delve's frames (innermost first) with the faulting frame re-read at its exact PC and Delve's
-    function-less pc-0 frames dropped (see the module docstring)."""
+    """Delve's frames (innermost first) with the faulting frame re-read at its exact PC, Delve's
+    function-less pc-0 frames and the words past a top frame dropped, assembly return addresses named at
+    the call (`call_lines`: return PC -> the line at pc-1; see the module docstring)."""
+    frames = _to_top(frames)
     plan = _plan([f.location.pc for f in frames], [f.location.function_name for f in frames], fault_pc, symbolizer)
     out: list[ShownFrame] = []
     for index, symbol in plan:
         original = frames[index]
+        line = call_lines.get(original.location.pc) if call_lines and _is_assembly_return(frames, index) else None
+        if symbol is None and line is not None and line > 0:
+            original = attrs.evolve(original, location=attrs.evolve(original.location, line=line))
         if symbol is None:
             out.append(ShownFrame(original, index))
             continue
@@ -120,6 +153,16 @@ def repair_stack(
         )
         out.append(ShownFrame(frame, index, repaired=True))
     return out
+
+
+def _is_assembly_return(frames: Sequence[Stackframe], index: int) -> bool:
+    """An assembly frame whose PC is a return address (not the innermost frame, not below an injected call)."""
+    return (
+        index > 0
+        and frames[index].location.file.endswith(".s")
+        and frames[index - 1].location.function_name not in _INJECTED
+        and frames[index - 1].location.function_name != _SIGNAL_HANDLER
+    )
 
 
 def repair_frame_facts(

@@ -17,11 +17,20 @@ test("the crash summary gives the headline and a hover with the details", () => 
     ],
     goVersion: "go1.26.8",
     goroutineCount: 1210,
-    build: { mainModule: { path: "example.com/app", version: "(devel)" }, vcsRevision: "0123456789abcdef0123", vcsModified: true, trimpath: false, settings: {} },
+    build: {
+      mainModule: { path: "example.com/app", version: "(devel)" },
+      vcsRevision: "0123456789abcdef0123",
+      vcsModified: true,
+      trimpath: true,
+      goos: "linux",
+      goarch: "amd64",
+      cgo: true,
+      settings: {},
+    },
     program: "/srv/app/server",
     core: "/var/crash/core",
-    delve: "v1.27.2",
-    warnings: [],
+    delve: "v1.25.2",
+    warnings: ["the core is truncated: 12 MiB of 40 MiB were written"],
   };
   const defs = loadDefinitions();
   assert.deepEqual(validate(summary, defs.GoCrashSummary, defs), [], "the canned summary follows go-extensions.json");
@@ -33,6 +42,9 @@ test("the crash summary gives the headline and a hover with the details", () => 
   assert.match(c.details, /\(recovered\)/);
   assert.match(c.details, /1,210 goroutines · go1\\\.26\\\.8/);
   assert.match(c.details, /rev 0123456789ab \(modified\)/);
+  assert.match(c.details, /linux\/amd64 · cgo · built with \\-trimpath · read by Delve v1\\\.25\\\.2/);
+  assert.match(c.details, /\$\(warning\) the core is truncated: 12 MiB of 40 MiB were written/);
+  assert.deepEqual(c.warnings, ["the core is truncated: 12 MiB of 40 MiB were written"]);
   assert.equal(statusText(c), 'panic: tenant "acme" job 17: quota exceeded');
   assert.equal(crashIcon(c.kind), "$(error)");
 });
@@ -84,6 +96,8 @@ test("a deadlock's summary names the asleep goroutine the editor opens, and keep
   assert.equal(c.landingGoroutineId, 1);
   assert.deepEqual(c.asleepOrder, [1, 19, 20]);
   assert.match(c.details, /Most telling asleep goroutine: 1, at main\\\.main \(main\\\.go:53\)/);
+  assert.deepEqual(c.warnings, []);
+  assert.doesNotMatch(c.details, /\$\(warning\)/);
 });
 
 test("long and multi-line headlines fit the status bar", () => {

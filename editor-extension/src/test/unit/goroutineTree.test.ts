@@ -6,6 +6,7 @@ import {
   GoroutineTreeModel,
   GroupNode,
   isRuntimeInternal,
+  isValidGroupBy,
   shortFunction,
   stackText,
   stateFamily,
@@ -342,4 +343,34 @@ test("names and summaries", () => {
   assert.equal(statesSummary({ select: 1 }), "select");
   assert.equal(statesSummary({ a: 1, b: 3 }), "b 3 · a 1");
   assert.match(stackText(grouped.groups![0]), /^1200 goroutines \[chan receive 1,199 · select 1\]:\nruntime\.gopark\(\.\.\.\)\n\t\/go\/src\/runtime\/proc\.go:435/);
+});
+
+test("grouped by wait object: a group per channel or lock, its members placed in your code; a Delve listing says why", () => {
+  assert.ok(isValidGroupBy("waitObject") && !isValidGroupBy("waitobject"));
+  const locker = g(20, "sync.Mutex.Lock", "main.locker", { waitingIn: "sync.(*Mutex).Lock" });
+  const mutex: GoGoroutineGroup = {
+    ...group("waitObject:lock:0xc000012345", 4, locker, { "sync.Mutex.Lock": 4 }),
+    label: "lock sync.Mutex 0xc000012345 · d.mu in main.(*dispatcher).run",
+  };
+  const answer = body({ total: 4, totalUnfiltered: 4, crashing: null, groups: [mutex], totalGroups: 1 });
+  assert.deepEqual(validate(answer, bodySchema, defs), []);
+  const model = new GoroutineTreeModel({ groupBy: "waitObject", pageSize: 100 });
+  assert.deepEqual(validate(model.rootRequest(), argsSchema, defs), []);
+  model.acceptRoot(answer, 0);
+  const node = model.rootChildren()[0] as GroupNode;
+  assert.equal(model.view(node).label, "lock sync.Mutex 0xc000012345 · d.mu in main.(*dispatcher).run");
+  assert.equal(model.note, undefined);
+  assert.match(model.summary(), /by wait object \(1 group\)/);
+  model.acceptMembers(node, body({ total: 4, totalUnfiltered: 4, crashing: null, goroutines: [locker] }), 0);
+  const member = model.children(node)!.find((n) => n.kind === "goroutine")!;
+  // Goroutines on one lock wait in different places: each says where.
+  assert.equal(model.view(member).description, "sync.Mutex.Lock · main.go:30 · in sync.(*Mutex).Lock");
+
+  const throughDelve = body({ total: 4, totalUnfiltered: 4, crashing: null, goroutines: [locker], note: "listed through Delve: the direct reader reads amd64 cores only" });
+  assert.deepEqual(validate(throughDelve, bodySchema, defs), []);
+  const flat = new GoroutineTreeModel({ groupBy: "none", pageSize: 100 });
+  flat.acceptRoot(throughDelve, 0);
+  assert.equal(flat.note, "listed through Delve: the direct reader reads amd64 cores only");
+  flat.reset();
+  assert.equal(flat.note, undefined);
 });
