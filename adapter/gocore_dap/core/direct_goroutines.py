@@ -140,20 +140,10 @@ class DirectGoroutines:
     ) -> IndexedTable:
         import numpy as np
 
-        table = GoroutineTable(wait_reasons)
-        stacks = StackTable(scope)
-        rows = len(index)
-        stack_ids = index.stack_ids
-        # Each distinct stack once: its frames, its current (innermost) and user locations.
-        distinct: list[tuple[LocationTuple, ...]] = []
-        for sid in range(len(index.stack_table)):
-            distinct.append(tuple((f.function, f.file, f.line) for f in index.frames(sid)))
-        current_of = [table.intern_location(frames[0]) if frames else 0 for frames in distinct]
-        user_of = [table.intern_location(_user_frame(frames)) for frames in distinct]
         # Running goroutines: their stacks from Delve (a handful), as the crasher's is shown everywhere.
         # ... and the crashing goroutine's as the crash shows it everywhere (where the crash began, C frames
         # under cgo included), even when the index unwound it (a goroutine in a cgo call is in a syscall).
-        delve_rows = [int(r) for r in np.flatnonzero(stack_ids < 0)]
+        delve_rows = [int(r) for r in np.flatnonzero(index.stack_ids < 0)]
         if crashing_id is not None:
             with contextlib.suppress(KeyError):
                 crashing_row = index.row(crashing_id)
@@ -163,38 +153,62 @@ class DirectGoroutines:
         for row in delve_rows:
             goroutine_id = int(index.goids[row])
             delve_frames[row] = crash_cut(goroutine_id, await self.delve.stack(goroutine_id, _DELVE_DEPTH))
-        current = np.asarray([*current_of, 0], dtype=np.int64)[stack_ids]
-        user = np.asarray([*user_of, 0], dtype=np.int64)[stack_ids]
-        for row, frames in delve_frames.items():
-            current[row] = table.intern_location(frames[0]) if frames else 0
-            user[row] = table.intern_location(_user_frame(frames))
-        go_of = [table.intern_location(_location(c.location)) if c is not None else 0 for c in index.creators]
-        start_of = [table.intern_location(_location(s)) if s is not None else 0 for s in index.starts]
-        labels_of = [table.intern_labels(labels) for labels in index.label_sets]
-        table.extend(
-            goroutine_ids=index.goids.tolist(),
-            statuses=index.statuses.tolist(),
-            wait_reasons=index.wait_reasons.tolist(),
-            wait_since=index.wait_since.tolist(),
-            thread_ids=index.lwps.tolist(),
-            current=current.tolist(),
-            user=user.tolist(),
-            go=_take(go_of, index.creator_ids),
-            start=_take(start_of, index.start_ids),
-            label_sets=_take(labels_of, index.label_ids),
-        )
-        stacks.ensure_rows(rows)
-        order = np.argsort(stack_ids, kind="stable")
-        sorted_ids = stack_ids[order]
-        bounds = np.flatnonzero(np.diff(sorted_ids)) + 1
-        for group in np.split(order, bounds):
-            sid = int(stack_ids[group[0]])
-            if sid >= 0:
-                stacks.assign_rows(group.tolist(), distinct[sid])
-        for row, frames in delve_frames.items():
-            stacks.assign(row, frames)
-        parents = {int(g): int(p) for g, p in zip(index.goids.tolist(), index.parent_goids.tolist(), strict=True) if p}
-        return IndexedTable(table, stacks, parents)
+        # Seconds of Python over every row: in a worker thread, so that the editor's requests (the crash
+        # summary, variables) are served meanwhile.
+        return await asyncio.to_thread(_assemble, index, wait_reasons, scope, delve_frames)
+
+
+def _assemble(
+    index: GoroutineIndex,
+    wait_reasons: WaitReasonTable | None,
+    scope: CodeScope | None,
+    delve_frames: dict[int, tuple[LocationTuple, ...]],
+) -> IndexedTable:
+    """The goroutine and stack tables of every row of the index, with Delve's stacks where it gave them."""
+    import numpy as np
+
+    table = GoroutineTable(wait_reasons)
+    stacks = StackTable(scope)
+    rows = len(index)
+    stack_ids = index.stack_ids
+    # Each distinct stack once: its frames, its current (innermost) and user locations.
+    distinct: list[tuple[LocationTuple, ...]] = []
+    for sid in range(len(index.stack_table)):
+        distinct.append(tuple((f.function, f.file, f.line) for f in index.frames(sid)))
+    current_of = [table.intern_location(frames[0]) if frames else 0 for frames in distinct]
+    user_of = [table.intern_location(_user_frame(frames)) for frames in distinct]
+    current = np.asarray([*current_of, 0], dtype=np.int64)[stack_ids]
+    user = np.asarray([*user_of, 0], dtype=np.int64)[stack_ids]
+    for row, frames in delve_frames.items():
+        current[row] = table.intern_location(frames[0]) if frames else 0
+        user[row] = table.intern_location(_user_frame(frames))
+    go_of = [table.intern_location(_location(c.location)) if c is not None else 0 for c in index.creators]
+    start_of = [table.intern_location(_location(s)) if s is not None else 0 for s in index.starts]
+    labels_of = [table.intern_labels(labels) for labels in index.label_sets]
+    table.extend(
+        goroutine_ids=index.goids.tolist(),
+        statuses=index.statuses.tolist(),
+        wait_reasons=index.wait_reasons.tolist(),
+        wait_since=index.wait_since.tolist(),
+        thread_ids=index.lwps.tolist(),
+        current=current.tolist(),
+        user=user.tolist(),
+        go=_take(go_of, index.creator_ids),
+        start=_take(start_of, index.start_ids),
+        label_sets=_take(labels_of, index.label_ids),
+    )
+    stacks.ensure_rows(rows)
+    order = np.argsort(stack_ids, kind="stable")
+    sorted_ids = stack_ids[order]
+    bounds = np.flatnonzero(np.diff(sorted_ids)) + 1
+    for group in np.split(order, bounds):
+        sid = int(stack_ids[group[0]])
+        if sid >= 0:
+            stacks.assign_rows(group.tolist(), distinct[sid])
+    for row, frames in delve_frames.items():
+        stacks.assign(row, frames)
+    parents = {int(g): int(p) for g, p in zip(index.goids.tolist(), index.parent_goids.tolist(), strict=True) if p}
+    return IndexedTable(table, stacks, parents)
 
 
 def _open_index(program: Path, core: Path, progress: Progress | None) -> GoroutineIndex:
