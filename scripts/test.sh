@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Run every test: set up the checkout, then lint (ruff), type-check (mypy) and all pytest suites
+# Run every test: set up the checkout, then lint and format check (ruff), type-check (mypy) and all pytest suites
 # (unit, protocol, integration). Extra arguments go to pytest, e.g. `scripts/test.sh tests/unit -x`.
 # Every step runs even if an earlier one failed; the exit code is non-zero if any step failed.
 set -euo pipefail
@@ -22,7 +22,8 @@ step() {
   return 0
 }
 
-step ruff .venv/bin/ruff check adapter tests
+step ruff .venv/bin/ruff check adapter tests bench
+step ruff-format .venv/bin/ruff format --check adapter tests bench
 step mypy .venv/bin/mypy
 
 # The editor extension: build it and install its test tools (code-server, Chromium); pytest then runs its

@@ -133,6 +133,8 @@ def _parked_line(core_dir: Path, crash_line: int) -> tuple[int, str]:
             ((state, count),) = seen.states.items()
             return line, f"{count:,} goroutine{'s' if count != 1 else ''} · {state}"
     raise AssertionError("the traceback shows no parked goroutine in main.go")
+
+
 def _big_case() -> dict[str, Any]:
     params = {"goroutines": str(BIG_CORE_GOROUTINES)}
     artifact = corpus_artifact("many_goroutines", params=params, timeout=600)

@@ -140,8 +140,15 @@ class Adapters:
         while survivors and time.monotonic() < deadline:
             time.sleep(0.05)
             survivors = {pid for pid in survivors if pid_alive(pid)}
-        return AdapterExit(response, exited, returncode, seen, frozenset(survivors),
-                           tuple(client.stderr_lines[-30:]), tuple(client.violations))
+        return AdapterExit(
+            response,
+            exited,
+            returncode,
+            seen,
+            frozenset(survivors),
+            tuple(client.stderr_lines[-30:]),
+            tuple(client.violations),
+        )
 
     def close_all(self) -> None:
         """Teardown: whatever a failing test left running is ended, Delve included."""

@@ -271,9 +271,7 @@ def test_bad_input_is_refused_at_once_with_its_own_message(
     assert temp_entries(private_tmp) == []
 
 
-def test_every_error_is_shown_and_the_first_decides_the_id(
-    files: Files, adapter: DapClient, private_tmp: Path
-) -> None:
+def test_every_error_is_shown_and_the_first_decides_the_id(files: Files, adapter: DapClient, private_tmp: Path) -> None:
     response, took = _launch(adapter, files.root / "gone-binary", files.root / "gone-core")
     assert not response["success"] and error_id(response) == ErrorId.FILE_NOT_FOUND
     assert "gone-binary" in response["message"] and "gone-core" in response["message"]
@@ -291,9 +289,7 @@ def test_a_non_go_program_with_a_go_core_names_both_problems(
     finish(adapter)
 
 
-def test_a_core_cut_only_in_memory_opens_with_a_warning(
-    files: Files, adapter: DapClient, private_tmp: Path
-) -> None:
+def test_a_core_cut_only_in_memory_opens_with_a_warning(files: Files, adapter: DapClient, private_tmp: Path) -> None:
     core = _memory_cut(files)
     stopped = adapter.start_core(files.classic.binary, core)
     warnings = [
@@ -310,9 +306,7 @@ def test_a_core_cut_only_in_memory_opens_with_a_warning(
     assert temp_entries(private_tmp) == []
 
 
-def test_a_refused_launch_can_be_followed_by_a_good_one(
-    files: Files, adapter: DapClient, private_tmp: Path
-) -> None:
+def test_a_refused_launch_can_be_followed_by_a_good_one(files: Files, adapter: DapClient, private_tmp: Path) -> None:
     response, _ = _launch(adapter, files.other.binary, files.classic.core)
     assert error_id(response) == ErrorId.CORE_MISMATCH
     adapter.ok("launch", {"program": str(files.classic.binary), "coreFilePath": str(files.classic.core)})
@@ -323,9 +317,7 @@ def test_a_refused_launch_can_be_followed_by_a_good_one(
     assert temp_entries(private_tmp) == []
 
 
-def test_a_corrupt_compressed_core_leaves_no_partial_file(
-    files: Files, adapter: DapClient, private_tmp: Path
-) -> None:
+def test_a_corrupt_compressed_core_leaves_no_partial_file(files: Files, adapter: DapClient, private_tmp: Path) -> None:
     response, _ = _launch(adapter, files.classic.binary, _corrupt_zst(files))
     assert error_id(response) == ErrorId.DECOMPRESSION_FAILED
     assert temp_entries(adapter_root(private_tmp, adapter.process.pid)) == []

@@ -146,27 +146,44 @@ class Alignment:
     tolerated: tuple[str, ...]
 
 
-def align(shown: Sequence[Frame], printed: list[TracebackFrame], *, parked: bool = False, syscall: bool = False,
-          interrupted: bool = False, complete: bool = True) -> Alignment:
+def align(
+    shown: Sequence[Frame],
+    printed: list[TracebackFrame],
+    *,
+    parked: bool = False,
+    syscall: bool = False,
+    interrupted: bool = False,
+    complete: bool = True,
+) -> Alignment:
     """Find the printed stack, frame for frame, in the adapter's (which may have frames above it: signal
     delivery, the dying runtime's own calls, what a syscall runs). Raise AssertionError if it is not there."""
     tries: list[str] = []
     first = printed_function(printed[0])
     for start, frame in enumerate(shown):
         if frame[0] == first:
-            result = _align_from(shown, printed, start, parked=parked, syscall=syscall, interrupted=interrupted,
-                                 complete=complete)
+            result = _align_from(
+                shown, printed, start, parked=parked, syscall=syscall, interrupted=interrupted, complete=complete
+            )
             if isinstance(result, Alignment):
                 return result
             tries.append(f"from adapter frame {start}: {result}")
     listing = "\n".join(f"  {f}" for f in shown)
     wanted = "\n".join(f"  {(printed_function(p), p.file, p.line)}" for p in printed)
-    raise AssertionError(f"the printed stack is not in the adapter's\nadapter:\n{listing}\nstderr:\n{wanted}\n"
-                         + "\n".join(tries))
+    raise AssertionError(
+        f"the printed stack is not in the adapter's\nadapter:\n{listing}\nstderr:\n{wanted}\n" + "\n".join(tries)
+    )
 
 
-def _align_from(shown: Sequence[Frame], printed: list[TracebackFrame], start: int, *, parked: bool, syscall: bool,
-                interrupted: bool, complete: bool) -> Alignment | str:
+def _align_from(
+    shown: Sequence[Frame],
+    printed: list[TracebackFrame],
+    start: int,
+    *,
+    parked: bool,
+    syscall: bool,
+    interrupted: bool,
+    complete: bool,
+) -> Alignment | str:
     mapping: dict[int, int] = {}
     tolerated: list[str] = []
     j = start
@@ -188,8 +205,11 @@ def _align_from(shown: Sequence[Frame], printed: list[TracebackFrame], start: in
             tolerated.append(SYSCALL_ENTRY)
         elif i == 0 and same_function and interrupted and p.file.endswith(".s") and got[2] == p.line - 1:
             tolerated.append(SIGNAL_LEAF_LINE)
-        elif i == 1 and tolerated == [SIGNAL_LEAF_LINE] and len(printed) > 2 and got == (
-            printed_function(printed[2]), printed[2].file, printed[2].line
+        elif (
+            i == 1
+            and tolerated == [SIGNAL_LEAF_LINE]
+            and len(printed) > 2
+            and got == (printed_function(printed[2]), printed[2].file, printed[2].line)
         ):
             tolerated.append(SIGNAL_LEAF_CALLER)
             continue  # stderr's frame 1 is missing in the adapter's stack; frame 2 is at j
@@ -320,9 +340,14 @@ def _frames(response: dict[str, Any]) -> list[dict[str, Any]]:
 def _frame_key(frame: dict[str, Any]) -> tuple[Any, ...]:
     """A frame without its id (ids are handles, new in every response)."""
     source = frame.get("source") or {}
-    return (frame.get("name"), source.get("path"), frame.get("line"),
-            frame.get("instructionPointerReference"), frame.get("presentationHint"),
-            source.get("presentationHint"))
+    return (
+        frame.get("name"),
+        source.get("path"),
+        frame.get("line"),
+        frame.get("instructionPointerReference"),
+        frame.get("presentationHint"),
+        source.get("presentationHint"),
+    )
 
 
 def converse(adapters: Adapters, case: CorpusCase) -> Observation:
@@ -446,8 +471,9 @@ def test_exception_info(observation: Observation) -> None:
         # nested_panic, recovered_repanic: every value of the chain is shown, in the inner exceptions or
         # in the text.
         inner = details.get("innerException") or []
-        texts = "\n".join([body.get("description", ""), details.get("message", "")] +
-                          [e.get("message", "") for e in inner])
+        texts = "\n".join(
+            [body.get("description", ""), details.get("message", "")] + [e.get("message", "") for e in inner]
+        )
         for panic in parsed.panics:
             assert panic.value in texts, (panic.value, texts)
 
@@ -538,11 +564,15 @@ def test_first_user_frames(observation: Observation) -> None:
             # The thread was deeper than where the goroutine entered the syscall; the editor may land on
             # that deeper user-level code (the C function that crashed, syscall.RawSyscall6).
             if shown > target:
-                wrong.append(f"goroutine {gid}: lands on frame {shown} {frames[shown]['name']}, below "
-                             f"stderr's first user frame {target} {frames[target]['name']}")
+                wrong.append(
+                    f"goroutine {gid}: lands on frame {shown} {frames[shown]['name']}, below "
+                    f"stderr's first user frame {target} {frames[target]['name']}"
+                )
         elif shown != target:
-            wrong.append(f"goroutine {gid}: lands on frame {shown} {frame_tuples(frames)[shown]}, stderr's "
-                         f"first user frame is {frame_tuples(frames)[target]}")
+            wrong.append(
+                f"goroutine {gid}: lands on frame {shown} {frame_tuples(frames)[shown]}, stderr's "
+                f"first user frame is {frame_tuples(frames)[target]}"
+            )
         for above in frames[:shown]:
             # Pushed aside: code nobody reads is subtle too; library code has no frame hint of its own (VS Code
             # takes a frame's hint before its source's, and would land on a "normal" one).
@@ -605,8 +635,10 @@ def test_stack_paging(observation: Observation) -> None:
             if len(got) != want:
                 wrong.append(f"{thread}: page {index} has {len(got)} frames, not {want}")
             if complete and page["body"].get("totalFrames") != total:
-                wrong.append(f"{thread}: page {index} says totalFrames {page['body'].get('totalFrames')}, "
-                             f"the whole stack {total}")
+                wrong.append(
+                    f"{thread}: page {index} says totalFrames {page['body'].get('totalFrames')}, "
+                    f"the whole stack {total}"
+                )
             joined.extend(got)
         if [_frame_key(f) for f in joined] != [_frame_key(f) for f in frames]:
             wrong.append(f"{thread}: the pages joined differ from the whole stack")
@@ -797,8 +829,11 @@ def test_location_groups_are_places_in_your_code(observation: Observation) -> No
         places = {innermost_yours(by_id[gid], scope) for gid in members}
         if places == {None}:
             continue
-        lines = {(p.function, p.file) if by_id[gid].state == "syscall" else (p.function, p.file, p.line)
-                 for gid, p in ((gid, innermost_yours(by_id[gid], scope)) for gid in members) if p is not None}
+        lines = {
+            (p.function, p.file) if by_id[gid].state == "syscall" else (p.function, p.file, p.line)
+            for gid, p in ((gid, innermost_yours(by_id[gid], scope)) for gid in members)
+            if p is not None
+        }
         if None in places or len(lines) != 1:
             wrong.append(f"location group {group['label']!r} mixes places: {sorted(map(str, places))}")
             continue

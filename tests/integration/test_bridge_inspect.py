@@ -60,9 +60,9 @@ class Live:
 
     def variables(self, reference: int, **paging: int) -> list[dict[str, Any]]:
         assert reference > 0
-        variables: list[dict[str, Any]] = self.client.ok(
-            "variables", {"variablesReference": reference, **paging}
-        )["variables"]
+        variables: list[dict[str, Any]] = self.client.ok("variables", {"variablesReference": reference, **paging})[
+            "variables"
+        ]
         return variables
 
     def scope_vars(self, function: str, scope: str) -> dict[str, dict[str, Any]]:
@@ -72,8 +72,7 @@ class Live:
     def children(self, variable: dict[str, Any]) -> dict[str, dict[str, Any]]:
         return {v["name"]: v for v in self.variables(variable["variablesReference"])}
 
-    def evaluate(self, expression: str, context: str,
-                 function: str | None = "main.applyFee") -> dict[str, Any]:
+    def evaluate(self, expression: str, context: str, function: str | None = "main.applyFee") -> dict[str, Any]:
         arguments: dict[str, Any] = {"expression": expression, "context": context}
         if function is not None:
             arguments["frameId"] = self.frame(function)["id"]
@@ -193,8 +192,10 @@ def test_locals_of_every_kind(clean: Live) -> None:
     expect(memo == ['"fee"', '"standard"'], f"memo children: {memo}")
     # Interfaces: the type is the static one (Delve's own DAP adds the dynamic type in parentheses).
     out = local["out"]
-    expect(out["type"].startswith("io.Writer") and "os.File" in out["value"] and out["variablesReference"] > 0,
-           f"out: {out}")
+    expect(
+        out["type"].startswith("io.Writer") and "os.File" in out["value"] and out["variablesReference"] > 0,
+        f"out: {out}",
+    )
     note = local["note"]
     expect(note["type"].startswith("interface {}") and '"standard"' in note["value"], f"note: {note}")
 
@@ -204,8 +205,10 @@ def test_locals_of_every_kind(clean: Live) -> None:
     expect(shown(settle, "i")[1] == "2" and shown(settle, "id")[1] == "44", "i, id")
     expect(shown(settle, "acct") == ("*main.Account", "nil"), f"acct: {shown(settle, 'acct')}")
     last_err = shown(settle, "lastErr")
-    expect(last_err[0] == "error" and "lookup 44 in eu-west-1: account not found" in last_err[1],
-           f"lastErr: the error's message should show in its value, got {last_err}")
+    expect(
+        last_err[0] == "error" and "lookup 44 in eu-west-1: account not found" in last_err[1],
+        f"lastErr: the error's message should show in its value, got {last_err}",
+    )
     expect(settle.get("lerr", {}).get("variablesReference", 0) > 0, f"lerr has no children: {settle.get('lerr')}")
     expect(shown(settle, "err") == ("error", "nil"), f"err (a nil error): {shown(settle, 'err')}")
     expect(float(settle["total"]["value"]) == -12.5 * 0.01, f"total: {settle['total']}")  # 42 at tier 0, 43 at 1
@@ -221,8 +224,10 @@ def test_locals_of_every_kind(clean: Live) -> None:
     batch = [v["value"] for v in clean.children(main["batch"]).values()]
     expect(batch == ["42", "43", "44"], f"batch children: {batch}")
     expect(shown(main, "dryRun")[1] == "false" and shown(main, "operator")[1] == '"OPS"', "dryRun, operator")
-    expect(main["parent"]["type"] == "*main.Account" and '"holding"' in main["parent"]["value"],
-           f"parent: {main['parent']}")
+    expect(
+        main["parent"]["type"] == "*main.Account" and '"holding"' in main["parent"]["value"],
+        f"parent: {main['parent']}",
+    )
     expect.done()
 
 
@@ -258,8 +263,9 @@ def children_as_vscode_reads_them(live: Live, variable: dict[str, Any]) -> list[
     named, indexed = variable.get("namedVariables") or 0, variable.get("indexedVariables") or 0
     if not indexed:
         return live.variables(reference)
-    children = live.client.ok("variables", {"variablesReference": reference, "filter": "named"})["variables"] \
-        if named else []
+    children = (
+        live.client.ok("variables", {"variablesReference": reference, "filter": "named"})["variables"] if named else []
+    )
     chunk = 100
     for start in range(0, indexed, chunk):
         count = min(chunk, indexed - start)
@@ -274,8 +280,12 @@ def test_big_slice_is_paged(clean: Live) -> None:
     assert "len: 300" in history["value"]
     rate = 0.015
     for start, count in ((0, 10), (100, 10), (290, 10), (250, 50)):
-        arguments = {"variablesReference": history["variablesReference"], "filter": "indexed",
-                     "start": start, "count": count}
+        arguments = {
+            "variablesReference": history["variablesReference"],
+            "filter": "indexed",
+            "start": start,
+            "count": count,
+        }
         page = clean.client.ok("variables", arguments)["variables"]
         assert [v["name"] for v in page] == [f"[{i}]" for i in range(start, start + count)], (start, count)
         assert [float(v["value"]) for v in page] == [float(i) * rate for i in range(start, start + count)]
@@ -352,8 +362,10 @@ def test_evaluate_in_every_context(clean: Live, context: str) -> None:
             expect(result == expected, f"{expression}: {response}")
     # Another frame: settle's error value.
     response = clean.evaluate("lastErr", context, "main.settle")
-    expect("account not found" in (response.get("body") or {}).get("result", ""),
-           f"lastErr in main.settle: the error's message should show: {response}")
+    expect(
+        "account not found" in (response.get("body") or {}).get("result", ""),
+        f"lastErr in main.settle: the error's message should show: {response}",
+    )
     # A struct to expand.
     response = clean.evaluate("sched", context)
     reference = (response.get("body") or {}).get("variablesReference", 0)
@@ -391,8 +403,9 @@ def test_disassemble_around_the_faulting_instruction(clean: Live) -> None:
     signal = clean.case.parsed.signal
     assert signal is not None and signal.pc is not None
     assert int(ipr, 16) == signal.pc, (ipr, hex(signal.pc))
-    body = clean.client.ok("disassemble", {"memoryReference": ipr, "instructionOffset": -5,
-                                           "instructionCount": 12, "resolveSymbols": True})
+    body = clean.client.ok(
+        "disassemble", {"memoryReference": ipr, "instructionOffset": -5, "instructionCount": 12, "resolveSymbols": True}
+    )
     instructions = body["instructions"]
     assert len(instructions) == 12
     addresses = [int(i["address"], 16) for i in instructions]
@@ -463,9 +476,7 @@ def test_read_memory_at_an_unmapped_address(clean: Live) -> None:
         ("setVariable", {"variablesReference": 0, "name": "tier", "value": "3"}),
     ],
 )
-def test_requests_that_would_run_or_change_the_program(
-    clean: Live, command: str, arguments: dict[str, Any]
-) -> None:
+def test_requests_that_would_run_or_change_the_program(clean: Live, command: str, arguments: dict[str, Any]) -> None:
     arguments = {k: (clean.stop if k == "threadId" else v) for k, v in arguments.items()}
     if command == "setVariable":
         arguments["variablesReference"] = clean.scopes("main.applyFee")["Arguments"]["variablesReference"]
@@ -511,9 +522,7 @@ def test_show_registers(adapters: Adapters, corpus_case: CorpusCase) -> None:
     ended.assert_clean()
 
 
-def test_substitute_path_rewrites_source_paths(
-    adapters: Adapters, corpus_case: CorpusCase, tmp_path: Any
-) -> None:
+def test_substitute_path_rewrites_source_paths(adapters: Adapters, corpus_case: CorpusCase, tmp_path: Any) -> None:
     built_in = str(corpus_case.artifact.source_dir)  # the path the binary's DWARF names
     # The user's checkout of the same sources elsewhere: an explicit rule wins where its file exists.
     editor = str(tmp_path / "workspace" / "nil_deref")
@@ -565,8 +574,9 @@ def test_stack_trace_depth(adapters: Adapters, corpus_case: CorpusCase, live: Li
         assert first.get("totalFrames", 0) > depth, "totalFrames must say that more frames exist"
         frames = [(f["name"], f["line"]) for f in first["stackFrames"]]
         while len(frames) < len(full):
-            page = session.client.ok("stackTrace", {"threadId": session.stop, "startFrame": len(frames),
-                                                    "levels": depth})
+            page = session.client.ok(
+                "stackTrace", {"threadId": session.stop, "startFrame": len(frames), "levels": depth}
+            )
             assert page["stackFrames"], f"no frames after {len(frames)} of {len(full)}"
             frames += [(f["name"], f["line"]) for f in page["stackFrames"]]
         assert frames == full
@@ -579,8 +589,14 @@ def test_stack_trace_depth(adapters: Adapters, corpus_case: CorpusCase, live: Li
 def test_vscode_go_launch_shape(adapters: Adapters, corpus_case: CorpusCase) -> None:
     expected = corpus_case.parsed.crashing_goroutine()
     assert expected is not None
-    vscode_go = {"type": "go", "request": "launch", "mode": "core", "name": "Core (vscode-go)",
-                 "__configurationTarget": 6, "cwd": str(corpus_case.artifact.build_dir)}
+    vscode_go = {
+        "type": "go",
+        "request": "launch",
+        "mode": "core",
+        "name": "Core (vscode-go)",
+        "__configurationTarget": 6,
+        "cwd": str(corpus_case.artifact.build_dir),
+    }
     session = start_live(adapters, corpus_case, **vscode_go)
     try:
         assert session.stop == expected.id
@@ -594,9 +610,16 @@ def test_vscode_go_shape_with_another_mode_is_refused(adapters: Adapters, corpus
     client = adapters.start()
     try:
         client.ok("initialize", {"clientID": "vscode", "adapterID": "go", "pathFormat": "path"})
-        response = client.request("launch", {"type": "go", "request": "launch", "mode": "exec",
-                                             "program": str(corpus_case.artifact.binary),
-                                             "coreFilePath": str(corpus_case.artifact.core)})
+        response = client.request(
+            "launch",
+            {
+                "type": "go",
+                "request": "launch",
+                "mode": "exec",
+                "program": str(corpus_case.artifact.binary),
+                "coreFilePath": str(corpus_case.artifact.core),
+            },
+        )
         assert response.get("success") is False
         assert "core" in response.get("message", ""), response.get("message")
         assert "Traceback" not in response.get("message", "")
@@ -612,8 +635,7 @@ def test_optimized_function_warning(adapters: Adapters, corpus_case: CorpusCase)
     try:
         crashing = corpus_case.parsed.crashing_goroutine()
         assert crashing is not None
-        user = next(f for f in session.frames
-                    if (f.get("source") or {}).get("presentationHint") != "deemphasize")
+        user = next(f for f in session.frames if (f.get("source") or {}).get("presentationHint") != "deemphasize")
         assert user["name"] == "main.sampleAt", user
         scopes = session.client.ok("scopes", {"frameId": user["id"]})["scopes"]
         warned = [s["name"] for s in scopes if "optimi" in s["name"].lower()]

@@ -91,8 +91,12 @@ def every_child(parent: Var, request: Callable[..., dict[str, Any]]) -> list[Var
     if named:
         children += request("variables", {"variablesReference": reference, "filter": "named"})["variables"]
     for start in range(0, indexed, PAGE):
-        arguments = {"variablesReference": reference, "filter": "indexed", "start": start,
-                     "count": min(PAGE, indexed - start)}
+        arguments = {
+            "variablesReference": reference,
+            "filter": "indexed",
+            "start": start,
+            "count": min(PAGE, indexed - start),
+        }
         page: list[Var] = request("variables", arguments)["variables"]
         children += page
     return children
@@ -133,11 +137,27 @@ def delve_view(corpus_case: CorpusCase, dlv_path: Path) -> Iterator[SessionView]
     try:
         client = server.connect()
         try:
-            client.ok("initialize", {"clientID": "gocore-dap-tests", "adapterID": "go", "pathFormat": "path",
-                                     "linesStartAt1": True, "columnsStartAt1": True,
-                                     "supportsVariableType": True, "supportsVariablePaging": True})
-            client.ok("launch", {"mode": "core", "program": str(corpus_case.artifact.binary),
-                                 "coreFilePath": str(corpus_case.artifact.core)}, timeout=120)
+            client.ok(
+                "initialize",
+                {
+                    "clientID": "gocore-dap-tests",
+                    "adapterID": "go",
+                    "pathFormat": "path",
+                    "linesStartAt1": True,
+                    "columnsStartAt1": True,
+                    "supportsVariableType": True,
+                    "supportsVariablePaging": True,
+                },
+            )
+            client.ok(
+                "launch",
+                {
+                    "mode": "core",
+                    "program": str(corpus_case.artifact.binary),
+                    "coreFilePath": str(corpus_case.artifact.core),
+                },
+                timeout=120,
+            )
             client.event("initialized")
             client.ok("configurationDone")
             stopped = client.event("stopped", timeout=120)

@@ -27,9 +27,20 @@ OLDEST_GO = "go1.25.0"  # the oldest Go the pinned Delve supports
 TOOLCHAINS = [None, OLDEST_GO]
 # The states many_goroutines parks its N goroutines in (its round-robin table).
 MANY_STATES = {
-    "chan receive", "chan send", "chan receive (nil chan)", "chan send (nil chan)", "select",
-    "select (no cases)", "sync.Mutex.Lock", "sync.RWMutex.Lock", "sync.RWMutex.RLock", "sync.WaitGroup.Wait",
-    "sync.Cond.Wait", "sleep", "IO wait", "semacquire",
+    "chan receive",
+    "chan send",
+    "chan receive (nil chan)",
+    "chan send (nil chan)",
+    "select",
+    "select (no cases)",
+    "sync.Mutex.Lock",
+    "sync.RWMutex.Lock",
+    "sync.RWMutex.RLock",
+    "sync.WaitGroup.Wait",
+    "sync.Cond.Wait",
+    "sleep",
+    "IO wait",
+    "semacquire",
 }
 
 
@@ -120,8 +131,7 @@ def test_parked_states(toolchain: str | None) -> None:
     _, abrt = crash("external_abrt", toolchain)
     states = user_states(abrt)
     assert states["IO wait"] == 2
-    for state in ("sync.Mutex.Lock", "sync.RWMutex.Lock", "sync.RWMutex.RLock", "sleep", "select",
-                  "select (no cases)"):
+    for state in ("sync.Mutex.Lock", "sync.RWMutex.Lock", "sync.RWMutex.RLock", "sleep", "select", "select (no cases)"):
         assert states[state] == 1, state
     assert [g.state for g in abrt.goroutines_by_id().values() if g.locked_to_thread] == ["chan receive"]
     assert abrt.signal is not None and abrt.signal.name == "SIGABRT"
@@ -150,8 +160,11 @@ def check_many(parsed: ParsedTraceback, n: int) -> None:
     assert states["syscall"] == 1
     # The program waits until its own goroutines are parked; the runtime's (GC workers, the sweeper) may
     # still be runnable when the panic comes.
-    started_by_main = [g for g in parsed.goroutines_by_id().values()
-                       if g.created_by is not None and g.created_by.function.startswith("main.")]
+    started_by_main = [
+        g
+        for g in parsed.goroutines_by_id().values()
+        if g.created_by is not None and g.created_by.function.startswith("main.")
+    ]
     assert len(started_by_main) >= n + 2
     assert [g.id for g in started_by_main if g.state in ("runnable", "running")] == [
         crashing.id for crashing in [parsed.crashing_goroutine()] if crashing is not None

@@ -318,9 +318,7 @@ def _build_extra(name: str, toolchain: str, root: Path) -> CoreCase:
             "GOWORK": "off",
             "CGO_ENABLED": "1" if program.cgo else "0",
         }
-        built = subprocess.run(
-            [go, "build", "-o", "prog", "."], cwd=work, env=env, capture_output=True, text=True
-        )
+        built = subprocess.run([go, "build", "-o", "prog", "."], cwd=work, env=env, capture_output=True, text=True)
         if built.returncode != 0 and toolchain != "local" and "toolchain" in built.stderr:
             require_tool(False, f"the {toolchain} toolchain ({built.stderr.strip()})")
         assert built.returncode == 0, built.stderr
@@ -351,9 +349,7 @@ def _build_extra(name: str, toolchain: str, root: Path) -> CoreCase:
             if Path(path).stat().st_mtime >= started - 1
         ]
         require_tool(bool(cores), f"a core file for {name} (core_pattern {pattern!r}, ulimit -c)")
-        case = CoreCase(
-            name, toolchain, work / "prog", cores[0], (work / "stderr.txt").read_text(), "test program"
-        )
+        case = CoreCase(name, toolchain, work / "prog", cores[0], (work / "stderr.txt").read_text(), "test program")
         _built[(name, toolchain)] = case
         return case
 
@@ -427,9 +423,7 @@ def _record(case: CoreCase, facts: CrashFacts) -> None:
 def test_probe_matches_stderr(spec: str, toolchain: str, dlv_path: Path, extra_root: Path) -> None:
     case = _case(spec, toolchain, extra_root)
     run = asyncio.run(_probe(dlv_path, case))
-    print(
-        f"{toolchain} {case.name}: probe_crash {run.probe_seconds * 1000:.1f} ms -> {run.analysis.headline}"
-    )
+    print(f"{toolchain} {case.name}: probe_crash {run.probe_seconds * 1000:.1f} ms -> {run.analysis.headline}")
     assert_matches_stderr(run.analysis, case.stderr)
     assert not run.facts.probe_errors, run.facts.probe_errors
     expected_version = "go1.25.0" if toolchain == "go1.25.0" else "go1.26"

@@ -272,8 +272,10 @@ def test_delve_killed_mid_request_fails_the_pending_request_and_ends_the_session
             assert time.monotonic() - started < 1.0
         assert not all_gone(family, 5)
         finish(client)
-        print(f"\nSIGKILL of Delve -> pending request answered in {answered * 1000:.1f} ms, "
-              f"terminated event in {terminated_after * 1000:.1f} ms")
+        print(
+            f"\nSIGKILL of Delve -> pending request answered in {answered * 1000:.1f} ms, "
+            f"terminated event in {terminated_after * 1000:.1f} ms"
+        )
         assert terminated_after < 2.0
     finally:
         client.close()
@@ -511,8 +513,10 @@ def test_a_compressed_core_opens_like_the_plain_one(
         assert len(decompressed) == 1 and decompressed[0].stat().st_size == classic.core.stat().st_size
         assert stat_mode(decompressed[0].parent) == 0o700
         finish(client)
-        print(f"\n.zst core ({classic_zst.stat().st_size >> 20} MiB -> {classic.core.stat().st_size >> 20} MiB) "
-              f"opened in {took:.2f} s")
+        print(
+            f"\n.zst core ({classic_zst.stat().st_size >> 20} MiB -> {classic.core.stat().st_size >> 20} MiB) "
+            f"opened in {took:.2f} s"
+        )
     finally:
         client.close()
     assert temp_entries(private_tmp) == []
@@ -573,7 +577,9 @@ def test_ending_the_session_while_a_large_core_decompresses(
     finally:
         client.close()
     assert temp_entries(private_tmp) == []
-    print(f"\ndisconnect during decompression -> answered in {answered:.2f} s, exited after {exited:.2f} s "
-          f"(launch: {first.get('message', '')[:60]!r})")
+    print(
+        f"\ndisconnect during decompression -> answered in {answered:.2f} s, exited after {exited:.2f} s "
+        f"(launch: {first.get('message', '')[:60]!r})"
+    )
     assert not first["success"] and error_id(first) == CANCELLED
     assert answered < 1.0

@@ -31,6 +31,7 @@ pytestmark = pytest.mark.integration
 
 GOROUTINES = 10_000
 
+
 @attrs.frozen
 class Core:
     artifact: CrashArtifact

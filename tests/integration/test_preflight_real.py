@@ -410,8 +410,9 @@ def test_arch_mismatch(samples: Samples) -> None:
 def _elf32_core_header(path: Path) -> Path:
     """The ELF header a 32-bit x86 core starts with (ELFCLASS32, little-endian, ET_CORE, EM_386)."""
     ident = b"\x7fELF" + bytes([1, 1, 1]) + bytes(9)
-    path.write_bytes(ident + (4).to_bytes(2, "little") + (3).to_bytes(2, "little") + (1).to_bytes(4, "little")
-                     + bytes(52 - 24))
+    path.write_bytes(
+        ident + (4).to_bytes(2, "little") + (3).to_bytes(2, "little") + (1).to_bytes(4, "little") + bytes(52 - 24)
+    )
     return path
 
 
@@ -699,9 +700,7 @@ def _compress(kind: str, src: Path, dest: Path) -> Path:
     return dest
 
 
-@pytest.mark.parametrize(
-    ("kind", "suffix"), [("zstd", ".zst"), ("lz4", ".lz4"), ("xz", ".xz"), ("gzip", ".gz")]
-)
+@pytest.mark.parametrize(("kind", "suffix"), [("zstd", ".zst"), ("lz4", ".lz4"), ("xz", ".xz"), ("gzip", ".gz")])
 def test_compressed_core_is_decompressed_and_cleaned_up(
     samples: Samples, tmp_path: Path, kind: str, suffix: str
 ) -> None:
@@ -785,9 +784,7 @@ def test_decompression_into_a_missing_tmp_dir(samples: Samples, tmp_path: Path) 
 # Deployment scenarios
 
 
-def test_unstripped_original_of_a_stripped_binary_matches(
-    samples: Samples, tmp_path: Path, dlv_path: Path
-) -> None:
+def test_unstripped_original_of_a_stripped_binary_matches(samples: Samples, tmp_path: Path, dlv_path: Path) -> None:
     """Ship `strip`ped, keep the original: the core of the shipped copy opens with the original."""
     require_tool(shutil.which("strip") is not None, "strip (binutils)")
     shipped = tmp_path / "shipped" / "server"

@@ -189,8 +189,12 @@ def test_command_prints_to_stdout_with_progress_and_colour_on_a_terminal(many: C
     for env, coloured in (({}, True), ({"NO_COLOR": "1"}, False)):
         leader, follower = pty.openpty()
         try:
-            process = subprocess.Popen([*REPORT, *args], stdout=follower, stderr=subprocess.DEVNULL,
-                                       env={**{k: v for k, v in os.environ.items() if k != "NO_COLOR"}, **env})
+            process = subprocess.Popen(
+                [*REPORT, *args],
+                stdout=follower,
+                stderr=subprocess.DEVNULL,
+                env={**{k: v for k, v in os.environ.items() if k != "NO_COLOR"}, **env},
+            )
             os.close(follower)
             output = b""
             while True:

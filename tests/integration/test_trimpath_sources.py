@@ -116,9 +116,7 @@ def test_every_traceback_frame_opens_the_file_the_plain_build_names(name: str, t
             # The exact release that built it: the local Go root only when it is that release.
             assert got.owner == p.trimmed.go_version
             assert (
-                (Path(got.path).parents[len(Path(file).parts)] / "VERSION")
-                .read_text()
-                .startswith(p.trimmed.go_version)
+                (Path(got.path).parents[len(Path(file).parts)] / "VERSION").read_text().startswith(p.trimmed.go_version)
             )
     assert checked["main"] > 0 and checked["stdlib"] > 0
     if name == "dependency_panic":

@@ -121,7 +121,7 @@ def test_content_length_too_long(adapter: DapClient) -> None:
 
 
 def test_stream_ends_inside_a_message(adapter: DapClient) -> None:
-    adapter.send_raw(b"Content-Length: 100\r\n\r\n{\"seq\": 3")
+    adapter.send_raw(b'Content-Length: 100\r\n\r\n{"seq": 3')
     assert adapter.process.stdin is not None
     adapter.process.stdin.close()
     adapter.process.wait(10)
@@ -240,8 +240,10 @@ def test_a_message_over_the_limit_is_skipped_without_being_buffered(adapter: Dap
     # An error response when the reader salvages the request's identity from the start of the
     # body, else an output event: either way the client is told, and the adapter goes on.
     told = adapter.wait_for(
-        lambda m: m.get("request_seq") == 70
-        or (m.get("event") == "output" and "exceeds the limit" in m["body"].get("output", "")),
+        lambda m: (
+            m.get("request_seq") == 70
+            or (m.get("event") == "output" and "exceeds the limit" in m["body"].get("output", ""))
+        ),
         timeout=30,
     )
     still_serving(adapter)

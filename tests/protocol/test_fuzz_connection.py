@@ -525,9 +525,7 @@ def test_any_bytes(data: bytes, cuts: list[int]) -> None:
 
 def test_a_flood_of_requests_is_answered() -> None:
     """More requests than the read-ahead queue holds, in one chunk: each answered once."""
-    batch = b"".join(
-        encode_message({"seq": seq, "type": "request", "command": "threads"}) for seq in range(1, 501)
-    )
+    batch = b"".join(encode_message({"seq": seq, "type": "request", "command": "threads"}) for seq in range(1, 501))
     outcome = run_connection([batch, sentinel()], until_answered=SENTINEL_SEQ)
     assert not outcome.violations
     answered = [r["request_seq"] for r in outcome.responses()]

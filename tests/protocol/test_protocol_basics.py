@@ -20,9 +20,17 @@ from tests.support.dap_client import DapClient
 from tests.support.dap_schema import validate_definition
 from tests.support.processes import dlv_descendants, pid_alive
 
-INITIALIZE = {"clientID": "gocore-dap-tests", "clientName": "protocol tests", "adapterID": "go-core",
-              "linesStartAt1": True, "columnsStartAt1": True, "pathFormat": "path",
-              "supportsVariableType": True, "supportsVariablePaging": True, "supportsMemoryReferences": True}
+INITIALIZE = {
+    "clientID": "gocore-dap-tests",
+    "clientName": "protocol tests",
+    "adapterID": "go-core",
+    "linesStartAt1": True,
+    "columnsStartAt1": True,
+    "pathFormat": "path",
+    "supportsVariableType": True,
+    "supportsVariablePaging": True,
+    "supportsMemoryReferences": True,
+}
 
 
 def assert_clean_error(response: dict[str, Any], *, mentions: tuple[str, ...] = ()) -> str:
@@ -53,15 +61,33 @@ def test_initialize_answers_truthful_capabilities(adapter: DapClient) -> None:
     capabilities = adapter.ok("initialize", INITIALIZE)
     validate_definition("Capabilities", capabilities)
     # What a core can do is advertised...
-    for name in ("supportsConfigurationDoneRequest", "supportsExceptionInfoRequest", "supportsEvaluateForHovers",
-                 "supportsDisassembleRequest", "supportsReadMemoryRequest", "supportsClipboardContext",
-                 "supportsTerminateRequest", "supportsDelayedStackTraceLoading"):
+    for name in (
+        "supportsConfigurationDoneRequest",
+        "supportsExceptionInfoRequest",
+        "supportsEvaluateForHovers",
+        "supportsDisassembleRequest",
+        "supportsReadMemoryRequest",
+        "supportsClipboardContext",
+        "supportsTerminateRequest",
+        "supportsDelayedStackTraceLoading",
+    ):
         assert capabilities.get(name) is True, name
     # ... and nothing that would run or change the program is.
-    for name in ("supportsSetVariable", "supportsSetExpression", "supportsStepBack", "supportsRestartFrame",
-                 "supportsRestartRequest", "supportsGotoTargetsRequest", "supportsStepInTargetsRequest",
-                 "supportsDataBreakpoints", "supportsInstructionBreakpoints", "supportsConditionalBreakpoints",
-                 "supportsFunctionBreakpoints", "supportsLogPoints", "supportsWriteMemoryRequest"):
+    for name in (
+        "supportsSetVariable",
+        "supportsSetExpression",
+        "supportsStepBack",
+        "supportsRestartFrame",
+        "supportsRestartRequest",
+        "supportsGotoTargetsRequest",
+        "supportsStepInTargetsRequest",
+        "supportsDataBreakpoints",
+        "supportsInstructionBreakpoints",
+        "supportsConditionalBreakpoints",
+        "supportsFunctionBreakpoints",
+        "supportsLogPoints",
+        "supportsWriteMemoryRequest",
+    ):
         assert not capabilities.get(name), name
     adapter.assert_clean()
 
@@ -107,8 +133,9 @@ def test_requests_before_launch_fail_cleanly(
 
 
 def test_launch_before_initialize_fails_cleanly(adapter: DapClient, tmp_path: Path) -> None:
-    message = assert_clean_error(adapter.request("launch", {"program": str(tmp_path / "p"),
-                                                            "coreFilePath": str(tmp_path / "c")}))
+    message = assert_clean_error(
+        adapter.request("launch", {"program": str(tmp_path / "p"), "coreFilePath": str(tmp_path / "c")})
+    )
     assert "initialize" in message, message
     adapter.assert_clean()
 
@@ -159,8 +186,7 @@ def test_launch_without_a_required_argument(adapter: DapClient, tmp_path: Path, 
 
 
 def test_launch_with_a_wrongly_typed_argument(adapter: DapClient, tmp_path: Path) -> None:
-    response = _launch(adapter, program=str(tmp_path / "p"), coreFilePath=str(tmp_path / "c"),
-                       stackTraceDepth="deep")
+    response = _launch(adapter, program=str(tmp_path / "p"), coreFilePath=str(tmp_path / "c"), stackTraceDepth="deep")
     assert_clean_error(response, mentions=("stackTraceDepth",))
     adapter.assert_clean()
 
@@ -214,8 +240,11 @@ def test_unidentifiable_messages_do_not_stop_the_adapter(adapter: DapClient, gar
     # Whatever it says about the garbage (an output event, or nothing), the next request is answered.
     response = adapter.request("threads", timeout=10)
     assert response["command"] == "threads"
-    stray = [m for m in adapter.timeline if m.get("type") == "response" and m.get("request_seq") not in
-             {r["seq"] for r in adapter.sent}]
+    stray = [
+        m
+        for m in adapter.timeline
+        if m.get("type") == "response" and m.get("request_seq") not in {r["seq"] for r in adapter.sent}
+    ]
     assert not stray, f"responses to requests nobody sent: {stray}"
     adapter.assert_clean()
 
@@ -228,7 +257,8 @@ def test_request_split_across_writes_and_two_in_one_write(adapter: DapClient) ->
         time.sleep(0.05)
     assert adapter.wait_for(lambda m: m.get("request_seq") == 1, 10)["success"]
     both = _frame(b'{"seq": 2, "type": "request", "command": "threads"}') + _frame(
-        b'{"seq": 3, "type": "request", "command": "frobnicate"}')
+        b'{"seq": 3, "type": "request", "command": "frobnicate"}'
+    )
     adapter.send_raw(both)
     second = adapter.wait_for(lambda m: m.get("request_seq") == 2, 10)
     third = adapter.wait_for(lambda m: m.get("request_seq") == 3, 10)

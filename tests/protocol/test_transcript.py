@@ -68,15 +68,44 @@ OTHER_GOROUTINE = "<GOROUTINE>"  # any other goroutine's but main's (1)
 
 # The session an editor has on a crash: configure, land on the crash, look around, try to step, leave.
 SCRIPT: list[tuple[str, dict[str, Any] | None]] = [
-    ("initialize", {"clientID": "vscode", "clientName": "Visual Studio Code", "adapterID": "go-core",
-                    "pathFormat": "path", "linesStartAt1": True, "columnsStartAt1": True,
-                    "supportsVariableType": True, "supportsVariablePaging": True,
-                    "supportsRunInTerminalRequest": True, "supportsMemoryReferences": True,
-                    "supportsProgressReporting": True, "supportsInvalidatedEvent": True, "locale": "en"}),
-    ("launch", {"type": "go-core", "request": "launch", "name": "Open core", "program": "${program}",
-                "coreFilePath": "${core}", "__sessionId": "0b9a7b1e-5a3c-4bd4-9e49-1f1c3b7d2c11"}),
-    ("setBreakpoints", {"source": {"name": "main.go", "path": "${main_go}"}, "lines": [27],
-                        "breakpoints": [{"line": 27}], "sourceModified": False}),
+    (
+        "initialize",
+        {
+            "clientID": "vscode",
+            "clientName": "Visual Studio Code",
+            "adapterID": "go-core",
+            "pathFormat": "path",
+            "linesStartAt1": True,
+            "columnsStartAt1": True,
+            "supportsVariableType": True,
+            "supportsVariablePaging": True,
+            "supportsRunInTerminalRequest": True,
+            "supportsMemoryReferences": True,
+            "supportsProgressReporting": True,
+            "supportsInvalidatedEvent": True,
+            "locale": "en",
+        },
+    ),
+    (
+        "launch",
+        {
+            "type": "go-core",
+            "request": "launch",
+            "name": "Open core",
+            "program": "${program}",
+            "coreFilePath": "${core}",
+            "__sessionId": "0b9a7b1e-5a3c-4bd4-9e49-1f1c3b7d2c11",
+        },
+    ),
+    (
+        "setBreakpoints",
+        {
+            "source": {"name": "main.go", "path": "${main_go}"},
+            "lines": [27],
+            "breakpoints": [{"line": 27}],
+            "sourceModified": False,
+        },
+    ),
     ("setExceptionBreakpoints", {"filters": []}),
     ("configurationDone", None),
     ("threads", None),
@@ -89,8 +118,16 @@ SCRIPT: list[tuple[str, dict[str, Any] | None]] = [
     ("evaluate", {"expression": "processed", "frameId": "${frame.user.id}", "context": "hover"}),
     ("evaluate", {"expression": "processed * 10 + id", "frameId": "${frame.user.id}", "context": "repl"}),
     ("evaluate", {"expression": "nosuchname", "frameId": "${frame.user.id}", "context": "watch"}),
-    ("disassemble", {"memoryReference": "${frame.user.instructionPointerReference}", "offset": 0,
-                     "instructionOffset": -2, "instructionCount": 5, "resolveSymbols": True}),
+    (
+        "disassemble",
+        {
+            "memoryReference": "${frame.user.instructionPointerReference}",
+            "offset": 0,
+            "instructionOffset": -2,
+            "instructionCount": 5,
+            "resolveSymbols": True,
+        },
+    ),
     ("readMemory", {"memoryReference": "${variable.memory}", "offset": 0, "count": 16}),
     ("continue", {"threadId": "${stopped.threadId}"}),
     ("next", {"threadId": "${stopped.threadId}"}),
@@ -113,8 +150,9 @@ class Bindings:
         if message.get("event") == "stopped":
             self.values["stopped.threadId"] = body.get("threadId")
         if message.get("command") == "stackTrace" and message.get("success"):
-            user = next(f for f in body["stackFrames"]
-                        if (f.get("source") or {}).get("presentationHint") != "deemphasize")
+            user = next(
+                f for f in body["stackFrames"] if (f.get("source") or {}).get("presentationHint") != "deemphasize"
+            )
             self.values["frame.user.id"] = user["id"]
             self.values["frame.user.instructionPointerReference"] = user.get("instructionPointerReference")
         if message.get("command") == "scopes" and message.get("success"):
@@ -170,8 +208,9 @@ def normaliser(case: CorpusCase) -> Callable[[Any], Any]:
             if value.get("command") == "threads" and isinstance(value.get("body"), dict):
                 threads = [{**t, "id": goroutine(t["id"])} for t in value["body"].get("threads", [])]
                 value = {**value, "body": {**value["body"], "threads": threads}}
-            return {k: goroutine(v) if k == "threadId" and isinstance(v, int) else normalise(v)
-                    for k, v in value.items()}
+            return {
+                k: goroutine(v) if k == "threadId" and isinstance(v, int) else normalise(v) for k, v in value.items()
+            }
         if isinstance(value, list):
             return [normalise(v) for v in value]
         if isinstance(value, str):
@@ -288,8 +327,7 @@ def read_transcript() -> Transcript:
 
 def test_replay_matches_the_transcript(classic: CorpusCase) -> None:
     if UPDATE:
-        script = [{"type": "request", "command": c, **({"arguments": a} if a is not None else {})}
-                  for c, a in SCRIPT]
+        script = [{"type": "request", "command": c, **({"arguments": a} if a is not None else {})} for c, a in SCRIPT]
         records = run_session(classic, script)
         TRANSCRIPT.parent.mkdir(parents=True, exist_ok=True)
         lines = [recording_line(classic), *records]
@@ -302,8 +340,9 @@ def test_replay_matches_the_transcript(classic: CorpusCase) -> None:
         "and lines differ between Go versions (Delve's answers between releases), so record it again with "
         "UPDATE_TRANSCRIPTS=1 and review the diff"
     )
-    requests = [{k: v for k, v in r["message"].items() if k != "seq"} for r in transcript.records
-                if r["from"] == "client"]
+    requests = [
+        {k: v for k, v in r["message"].items() if k != "seq"} for r in transcript.records if r["from"] == "client"
+    ]
     replayed = run_session(classic, requests)
     want, got = compared(transcript.records), compared(replayed)
     for index, ((label, expected), (label_now, actual)) in enumerate(zip(want, got, strict=False)):

@@ -116,9 +116,7 @@ class DapClient:
         self.timeline.append(message)
         seq = message.get("seq")
         if not isinstance(seq, int) or seq <= self._last_adapter_seq:
-            self.violations.append(
-                f"seq {seq!r} does not increase (after {self._last_adapter_seq}): {message}"
-            )
+            self.violations.append(f"seq {seq!r} does not increase (after {self._last_adapter_seq}): {message}")
         else:
             self._last_adapter_seq = seq
         try:
@@ -181,9 +179,7 @@ class DapClient:
             self.violations.append(f"response to {command} names command {response.get('command')!r}")
         return response
 
-    def ok(
-        self, command: str, arguments: Mapping[str, Any] | None = None, timeout: float = 60.0
-    ) -> dict[str, Any]:
+    def ok(self, command: str, arguments: Mapping[str, Any] | None = None, timeout: float = 60.0) -> dict[str, Any]:
         response = self.request(command, arguments, timeout)
         if not response.get("success"):
             raise AssertionError(f"{command} failed: {response.get('message')} {response.get('body')}")

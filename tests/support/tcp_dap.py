@@ -128,13 +128,13 @@ class TcpDapClient:
     def event(self, name: str, timeout: float = 60.0) -> dict[str, Any]:
         return self.wait_for(lambda m: m.get("type") == "event" and m.get("event") == name, timeout)
 
-    def request(self, command: str, arguments: Mapping[str, Any] | None = None,
-                timeout: float = 60.0) -> dict[str, Any]:
+    def request(
+        self, command: str, arguments: Mapping[str, Any] | None = None, timeout: float = 60.0
+    ) -> dict[str, Any]:
         seq = self.send(command, arguments)
         return self.wait_for(lambda m: m.get("type") == "response" and m.get("request_seq") == seq, timeout)
 
-    def ok(self, command: str, arguments: Mapping[str, Any] | None = None,
-           timeout: float = 60.0) -> dict[str, Any]:
+    def ok(self, command: str, arguments: Mapping[str, Any] | None = None, timeout: float = 60.0) -> dict[str, Any]:
         response = self.request(command, arguments, timeout)
         if not response.get("success"):
             detail = f"{response.get('message')} {response.get('body')!r}"

@@ -30,9 +30,22 @@ from gocore_dap.corpus.builder import (
 from tests.support.processes import pid_alive
 
 EXPECTED_PROGRAMS = {
-    "cgo_c_library", "cgo_crash", "cgo_inlined_lookup", "classic", "concurrent_map_writes", "deadlock",
-    "external_abrt", "many_goroutines", "nested_panic", "nil_deref", "optimized_inlined", "pprof_labels",
-    "recovered_repanic", "stdlib_panic", "wait_objects", "wrapped_error",
+    "cgo_c_library",
+    "cgo_crash",
+    "cgo_inlined_lookup",
+    "classic",
+    "concurrent_map_writes",
+    "deadlock",
+    "external_abrt",
+    "many_goroutines",
+    "nested_panic",
+    "nil_deref",
+    "optimized_inlined",
+    "pprof_labels",
+    "recovered_repanic",
+    "stdlib_panic",
+    "wait_objects",
+    "wrapped_error",
 }
 CGO_PROGRAMS = {"cgo_c_library", "cgo_crash", "cgo_inlined_lookup"}
 
@@ -132,12 +145,19 @@ def test_missing_description_and_bad_json(tmp_path: Path) -> None:
 def test_optional_fields_default(tmp_path: Path) -> None:
     source = tmp_path / "minimal"
     source.mkdir()
-    (source / "manifest.json").write_text(json.dumps(
-        {"description": "d", "expect": {"kind": "signal", "message_first_line": "SIGABRT: abort"}}
-    ))
+    (source / "manifest.json").write_text(
+        json.dumps({"description": "d", "expect": {"kind": "signal", "message_first_line": "SIGABRT: abort"}})
+    )
     manifest = load_manifest(source)
-    assert (manifest.gcflags, manifest.ldflags, manifest.cgo, manifest.env, manifest.params,
-            manifest.param_passing, manifest.trigger) == (None, None, False, {}, {}, "args", "self")
+    assert (
+        manifest.gcflags,
+        manifest.ldflags,
+        manifest.cgo,
+        manifest.env,
+        manifest.params,
+        manifest.param_passing,
+        manifest.trigger,
+    ) == (None, None, False, {}, {}, "args", "self")
 
 
 def test_effective_params(tmp_path: Path) -> None:
@@ -157,15 +177,18 @@ def test_params_as_args(tmp_path: Path) -> None:
 
 
 def test_params_as_env_and_scrubbed_environment(tmp_path: Path) -> None:
-    manifest = load_manifest(write_program(
-        tmp_path, param_passing="env", env={"GODEBUG": "tracebacklabels=1"}
-    ))
+    manifest = load_manifest(write_program(tmp_path, param_passing="env", env={"GODEBUG": "tracebacklabels=1"}))
     params = effective_params(manifest, {"goroutines": "10000"})
     assert program_argv(Path("/x/binary"), manifest, params) == ["/x/binary"]
     base = {"PATH": "/bin", "GODEBUG": "gctrace=1", "GOMAXPROCS": "1", "GOTRACEBACK": "none", "HOME": "/h"}
     env = program_env(manifest, params, base=base)
-    assert env == {"PATH": "/bin", "HOME": "/h", "GODEBUG": "tracebacklabels=1", "GOTRACEBACK": "crash",
-                   "GOROUTINES": "10000"}
+    assert env == {
+        "PATH": "/bin",
+        "HOME": "/h",
+        "GODEBUG": "tracebacklabels=1",
+        "GOTRACEBACK": "crash",
+        "GOROUTINES": "10000",
+    }
 
 
 # --- cache key ------------------------------------------------------------------------------------------
@@ -213,18 +236,18 @@ def test_cache_key_depends_on_source_location(tmp_path: Path) -> None:
 
 
 def test_core_glob_plain_pattern(tmp_path: Path) -> None:
-    assert core_glob("core", cwd=tmp_path, pid=42, comm="binary") == [
-        str(tmp_path / "core"), str(tmp_path / "core.42")
-    ]
+    assert core_glob("core", cwd=tmp_path, pid=42, comm="binary") == [str(tmp_path / "core"), str(tmp_path / "core.42")]
     assert core_glob("core", cwd=tmp_path, pid=42, comm="binary", uses_pid=True) == [
-        str(tmp_path / "core.42"), str(tmp_path / "core")
+        str(tmp_path / "core.42"),
+        str(tmp_path / "core"),
     ]
 
 
 def test_core_glob_specifiers(tmp_path: Path) -> None:
     assert core_glob("core.%e.%p", cwd=tmp_path, pid=7, comm="binary") == [str(tmp_path / "core.binary.7")]
     assert core_glob("/var/crash/%e-%t-%s", cwd=tmp_path, pid=7, comm="a-very-long-program-name") == [
-        "/var/crash/a-very-long-pro-*-*", "/var/crash/a-very-long-pro-*-*.7"
+        "/var/crash/a-very-long-pro-*-*",
+        "/var/crash/a-very-long-pro-*-*.7",
     ]
     assert core_glob("cores/100%%-%p", cwd=tmp_path, pid=9, comm="b") == [str(tmp_path / "cores/100%-9")]
     assert core_glob("core[%p]", cwd=tmp_path, pid=3, comm="b") == [str(tmp_path / "core[[]3]")]
@@ -282,31 +305,39 @@ def script(tmp_path: Path, body: str) -> list[str]:
 
 
 def test_sigabrt_after_ready(tmp_path: Path) -> None:
-    argv = script(tmp_path, """
+    argv = script(
+        tmp_path,
+        """
         import signal, sys, time
         signal.signal(signal.SIGABRT, signal.SIG_DFL)
         print("starting"); print("READY 127.0.0.1:1234", flush=True)
         time.sleep(60)
-    """)
+    """,
+    )
     run_dir = tmp_path / "run"
     run_dir.mkdir()
-    result = builder._run_program(argv, dict(os.environ), run_dir, tmp_path / "out", tmp_path / "err",
-                                  "sigabrt_after_ready", timeout=30)
+    result = builder._run_program(
+        argv, dict(os.environ), run_dir, tmp_path / "out", tmp_path / "err", "sigabrt_after_ready", timeout=30
+    )
     assert result.returncode == -signal.SIGABRT
     assert "READY" in (tmp_path / "out").read_text()
 
 
 def test_self_trigger_and_core_limit(tmp_path: Path) -> None:
-    argv = script(tmp_path, """
+    argv = script(
+        tmp_path,
+        """
         import os, resource, signal
         soft, hard = resource.getrlimit(resource.RLIMIT_CORE)
         print(soft, hard, os.getcwd(), flush=True)
         os.kill(os.getpid(), signal.SIGSEGV)
-    """)
+    """,
+    )
     run_dir = tmp_path / "run"
     run_dir.mkdir()
-    result = builder._run_program(argv, dict(os.environ), run_dir, tmp_path / "out", tmp_path / "err",
-                                  "self", timeout=30)
+    result = builder._run_program(
+        argv, dict(os.environ), run_dir, tmp_path / "out", tmp_path / "err", "self", timeout=30
+    )
     assert result.returncode == -signal.SIGSEGV
     soft, _hard, cwd = (tmp_path / "out").read_text().split()
     assert int(soft) != 0  # lifted in the child only
@@ -314,33 +345,39 @@ def test_self_trigger_and_core_limit(tmp_path: Path) -> None:
 
 
 def test_timeout_kills_the_program(tmp_path: Path) -> None:
-    argv = script(tmp_path, """
+    argv = script(
+        tmp_path,
+        """
         import os, time
         print(os.getpid(), flush=True)
         time.sleep(60)
-    """)
+    """,
+    )
     run_dir = tmp_path / "run"
     run_dir.mkdir()
     started = time.monotonic()
     with pytest.raises(CorpusError, match="still running after"):
-        builder._run_program(argv, dict(os.environ), run_dir, tmp_path / "out", tmp_path / "err",
-                             "self", timeout=1.5)
+        builder._run_program(argv, dict(os.environ), run_dir, tmp_path / "out", tmp_path / "err", "self", timeout=1.5)
     assert time.monotonic() - started < 20
     pid = int((tmp_path / "out").read_text())
     assert not pid_alive(pid)
 
 
 def test_exit_before_ready_is_reported(tmp_path: Path) -> None:
-    argv = script(tmp_path, """
+    argv = script(
+        tmp_path,
+        """
         import sys
         print("cannot listen: address in use", file=sys.stderr)
         sys.exit(3)
-    """)
+    """,
+    )
     run_dir = tmp_path / "run"
     run_dir.mkdir()
     with pytest.raises(CorpusError, match=r"exited \(status 3\) before printing READY[\s\S]*address in use"):
-        builder._run_program(argv, dict(os.environ), run_dir, tmp_path / "out", tmp_path / "err",
-                             "sigabrt_after_ready", timeout=30)
+        builder._run_program(
+            argv, dict(os.environ), run_dir, tmp_path / "out", tmp_path / "err", "sigabrt_after_ready", timeout=30
+        )
 
 
 def test_ready_must_start_a_line(tmp_path: Path) -> None:
@@ -359,8 +396,11 @@ def fake_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     programs = tmp_path / "programs"
     write_program(programs)
     monkeypatch.setattr(builder, "programs_dir", lambda: programs)
-    monkeypatch.setattr(builder, "_go_info", lambda toolchain: builder._GoInfo(
-        "go1.25.0" if toolchain == "go1.25.0" else "go1.26.8", "linux", "amd64"))
+    monkeypatch.setattr(
+        builder,
+        "_go_info",
+        lambda toolchain: builder._GoInfo("go1.25.0" if toolchain == "go1.25.0" else "go1.26.8", "linux", "amd64"),
+    )
     return tmp_path
 
 
@@ -372,8 +412,14 @@ def plant_entry(cache_root: Path, go_version: str, params: dict[str, str]) -> Pa
     entry.mkdir(parents=True)
     for name in ("binary", "core", "stderr.txt", "stdout.txt"):
         (entry / name).write_text(name)
-    meta = {"name": "demo", "go_version": go_version, "source_dir": str(source), "params": params,
-            "manifest": dict(manifest.raw), "exit_signal": 6}
+    meta = {
+        "name": "demo",
+        "go_version": go_version,
+        "source_dir": str(source),
+        "params": params,
+        "manifest": dict(manifest.raw),
+        "exit_signal": 6,
+    }
     (entry / "meta.json").write_text(json.dumps(meta))
     return entry
 
@@ -387,8 +433,7 @@ def test_cache_hit_returns_without_building(fake_repo: Path, monkeypatch: pytest
     entry = plant_entry(cache_root, "go1.26.8", {"goroutines": "300"})
     artifact = builder.build("demo", cache_root=cache_root)
     assert artifact.build_dir == entry and artifact.core == entry / "core"
-    assert (artifact.go_version, artifact.exit_signal, dict(artifact.params)) == ("go1.26.8", 6,
-                                                                                   {"goroutines": "300"})
+    assert (artifact.go_version, artifact.exit_signal, dict(artifact.params)) == ("go1.26.8", 6, {"goroutines": "300"})
     assert artifact.stderr == entry / "stderr.txt" and artifact.binary == entry / "binary"
 
     # Other params or another toolchain are other entries: they would need a build.
@@ -445,8 +490,9 @@ def test_cli_list(capsys: pytest.CaptureFixture[str]) -> None:
     assert "pprof.Do" in capsys.readouterr().out
 
 
-def test_cli_build_reports_failures(fake_repo: Path, monkeypatch: pytest.MonkeyPatch,
-                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_build_reports_failures(
+    fake_repo: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     from gocore_dap.corpus.__main__ import main
 
     cache_root = fake_repo / "cache"

@@ -215,10 +215,7 @@ def test_named_examples(toolchain: str) -> None:
 
 
 def test_repanic_marker_differs_between_versions() -> None:
-    assert (
-        _recorded("go1.25.0", "same_value_repanic").headline
-        == "panic: same value twice [recovered, repanicked]"
-    )
+    assert _recorded("go1.25.0", "same_value_repanic").headline == "panic: same value twice [recovered, repanicked]"
     assert _recorded("local", "same_value_repanic").headline == "panic: same value twice"
 
 
@@ -233,9 +230,7 @@ def test_fatal_during_panic_on_126_prints_the_pending_panic() -> None:
 def test_traceback_of_a_recorded_panic() -> None:
     analysis = _recorded("local", "wrapped_error")
     text = format_details(analysis)
-    assert text.startswith(
-        'panic: tenant "acme" job 17: quota exceeded\n\ngoroutine 1 [running]:\npanic(...)\n\t'
-    )
+    assert text.startswith('panic: tenant "acme" job 17: quota exceeded\n\ngoroutine 1 [running]:\npanic(...)\n\t')
     assert "main.main(...)\n\t" in text
     assert "runtime.raise" not in text  # the crash machinery above gopanic is cut
 
@@ -412,9 +407,7 @@ def test_fatal_text_falls_back_on_the_throw_argument() -> None:
 def test_fatal_on_the_system_stack() -> None:
     analysis = analyze_crash(_fatal_facts("fatal error: x\n", on_g0=True))
     assert analysis.on_system_stack
-    assert analysis.traceback_text().startswith(
-        "runtime stack:\nruntime.throw(...)\n\tpanic.go:2\n\ngoroutine 1"
-    )
+    assert analysis.traceback_text().startswith("runtime stack:\nruntime.throw(...)\n\tpanic.go:2\n\ngoroutine 1")
 
 
 def test_signal_report() -> None:
@@ -497,9 +490,7 @@ def test_traceback_text() -> None:
         "created by main.main in goroutine 1\n\t/src/main.go:3"
     )
     system = [CrashFrame("runtime.checkdead", "/go/proc.go", 1, True)]
-    assert (
-        traceback_text(system, goroutine_id=None) == "runtime stack:\nruntime.checkdead(...)\n\t/go/proc.go:1"
-    )
+    assert traceback_text(system, goroutine_id=None) == "runtime stack:\nruntime.checkdead(...)\n\t/go/proc.go:1"
 
 
 def test_parse_go_version() -> None:

@@ -92,8 +92,7 @@ def test_header_names_are_case_insensitive_and_other_headers_ignored() -> None:
     body = json.dumps(THREADS).encode()
     stream = (
         b"content-length: %d\r\n\r\n%s" % (len(body), body)
-        + b"CONTENT-LENGTH:%d\r\nContent-Type: application/vscode-jsonrpc; charset=utf-8\r\n\r\n%s"
-        % (len(body), body)
+        + b"CONTENT-LENGTH:%d\r\nContent-Type: application/vscode-jsonrpc; charset=utf-8\r\n\r\n%s" % (len(body), body)
         + b"X-Other: 1\r\nContent-Length:   %d  \r\n\r\n%s" % (len(body), body)
     )
     assert feed(stream) == [THREADS, THREADS, THREADS]
@@ -382,8 +381,7 @@ def test_reader_recovers_after_garbage(junk: bytes, message: dict[str, Any], cut
 @fuzz
 @given(
     st.lists(
-        messages.map(encode_message)
-        | st.sampled_from([b"{", b"[]", b"\xff", b"nul", b'{"seq":1']).map(frame),
+        messages.map(encode_message) | st.sampled_from([b"{", b"[]", b"\xff", b"nul", b'{"seq":1']).map(frame),
         max_size=8,
     ),
     st.lists(st.integers(min_value=0), max_size=12),

@@ -79,9 +79,7 @@ def read_pid(path: Path) -> int:
 def test_delve_that_fails_to_load_reports_its_own_words(tmp_path: Path, socket_parent: Path) -> None:
     dlv = fake_dlv(
         tmp_path / "bin",
-        'echo "could not open debug info" >&2\n'
-        'echo "could not load core: not an ELF core file" >&2\n'
-        "exit 1\n",
+        'echo "could not open debug info" >&2\necho "could not load core: not an ELF core file" >&2\nexit 1\n',
     )
     started = time.monotonic()
     with pytest.raises(DelveStartError) as raised:
@@ -146,9 +144,7 @@ def test_delve_that_ignores_sigterm_is_killed(tmp_path: Path, socket_parent: Pat
     assert not alive(read_pid(pid_file))
 
 
-def test_delve_that_listens_but_never_answers_times_out_and_is_killed(
-    tmp_path: Path, socket_parent: Path
-) -> None:
+def test_delve_that_listens_but_never_answers_times_out_and_is_killed(tmp_path: Path, socket_parent: Path) -> None:
     # Delve accepts connections before it has loaded the core; readiness is its first answer.
     pid_file = tmp_path / "pid"
     dlv = fake_dlv(

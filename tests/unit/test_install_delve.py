@@ -63,16 +63,12 @@ def dlv_body(version: str) -> str:
     return f"printf 'Delve Debugger\\nVersion: {version}\\nBuild: fake\\n'\n"
 
 
-def fake_go(
-    bin_dir: Path, *, builds_version: str | None = PINNED, exit_code: int = 0, output: str = ""
-) -> Path:
+def fake_go(bin_dir: Path, *, builds_version: str | None = PINNED, exit_code: int = 0, output: str = "") -> Path:
     """A `go` that records its arguments and GOBIN, prints `output`, and puts a fake dlv into $GOBIN."""
     log = bin_dir / "go.log"
     build = ""
     if builds_version is not None:
-        build = (
-            f'cat > "$GOBIN/dlv" <<\'EOF\'\n#!/bin/sh\n{dlv_body(builds_version)}EOF\nchmod +x "$GOBIN/dlv"\n'
-        )
+        build = f'cat > "$GOBIN/dlv" <<\'EOF\'\n#!/bin/sh\n{dlv_body(builds_version)}EOF\nchmod +x "$GOBIN/dlv"\n'
     return write_script(
         bin_dir / "go",
         # `go env GOVERSION` (asked when install-delve is told no release): the fake has no version.
@@ -85,9 +81,7 @@ def fake_go(
     )
 
 
-def test_installs_the_pinned_package_and_returns_the_path(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_installs_the_pinned_package_and_returns_the_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GOOS", "windows")  # must not leak into go: dlv has to run here
     monkeypatch.setenv("GOFLAGS", "-mod=vendor")  # nor the caller's project settings
     go = fake_go(tmp_path / "gobin")
@@ -175,9 +169,7 @@ def test_unwritable_destination_is_a_clear_error(tmp_path: Path) -> None:
 # --- the command ----------------------------------------------------------------------------------
 
 
-def test_command_skips_when_the_pinned_version_is_there(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_command_skips_when_the_pinned_version_is_there(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     dest = tmp_path / "dest"
     write_script(dest / "dlv", dlv_body(PINNED))
     # go does not exist: the command must not need it.
@@ -220,9 +212,7 @@ def test_cli_install_delve_uses_go_from_path(
     assert capsys.readouterr().out.strip() == str(dest / "dlv")
 
 
-def test_default_dest_in_a_checkout_is_the_tools_folder(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_default_dest_in_a_checkout_is_the_tools_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = tmp_path / "checkout"
     (root / "adapter" / "gocore_dap").mkdir(parents=True)
     (root / "pyproject.toml").write_text("")
@@ -237,9 +227,7 @@ def test_default_dest_when_installed_is_the_user_dir(tmp_path: Path, monkeypatch
     monkeypatch.setattr(gocore_dap, "__file__", str(package / "__init__.py"))
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     assert (
-        default_dest()
-        == user_install_dir()
-        == tmp_path / "data" / "gocore-dap" / f"delve-{gocore_dap.DELVE_VERSION}"
+        default_dest() == user_install_dir() == tmp_path / "data" / "gocore-dap" / f"delve-{gocore_dap.DELVE_VERSION}"
     )
 
 
@@ -303,8 +291,8 @@ def test_ensure_release_outside_a_checkout_uses_the_user_folder(installed_packag
 def test_concurrent_first_uses_build_once(checkout: Path, tmp_path: Path) -> None:
     go = write_script(
         tmp_path / "gobin" / "go",
-        f'echo built >> {shlex.quote(str(tmp_path / "builds.log"))}\nsleep 0.5\n'
-        f"cat > \"$GOBIN/dlv\" <<'EOF'\n#!/bin/sh\n{dlv_body('1.25.2')}EOF\nchmod +x \"$GOBIN/dlv\"\n",
+        f"echo built >> {shlex.quote(str(tmp_path / 'builds.log'))}\nsleep 0.5\n"
+        f'cat > "$GOBIN/dlv" <<\'EOF\'\n#!/bin/sh\n{dlv_body("1.25.2")}EOF\nchmod +x "$GOBIN/dlv"\n',
     )
     messages: list[str] = []
     with ThreadPoolExecutor(3) as pool:
@@ -383,7 +371,7 @@ def test_cli_all_installs_each_release_into_its_folder(
     # A go that builds whatever version it is asked for.
     write_script(
         tmp_path / "gobin" / "go",
-        'v=${2##*@v}\n'
+        "v=${2##*@v}\n"
         "cat > \"$GOBIN/dlv\" <<EOF\n#!/bin/sh\nprintf 'Delve Debugger\\\\nVersion: $v\\\\n'\nEOF\n"
         'chmod +x "$GOBIN/dlv"\n',
     )

@@ -180,9 +180,7 @@ def test_encode_request_is_ascii_and_round_trips() -> None:
 # No deadline: a loaded CI machine must not turn a slow example into a failure.
 fuzz = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
-scalars = (
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text()
-)
+scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text()
 values = st.recursive(
     scalars,
     lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(), inner, max_size=5),
@@ -209,9 +207,7 @@ def test_any_chunking_round_trips(items: list[tuple[Any, str, int | None, bool]]
 
 # JSON-ish fragments reach the scanner's string, escape and depth states far more often than
 # random bytes do.
-fragments = st.sampled_from(
-    [b"{", b"}", b"[", b"]", b'"', b"\\", b":", b",", b" ", b"\n", b"1", b"true", b"\xe6"]
-)
+fragments = st.sampled_from([b"{", b"}", b"[", b"]", b'"', b"\\", b":", b",", b" ", b"\n", b"1", b"true", b"\xe6"])
 garbage = st.lists(fragments | st.binary(max_size=8), max_size=40).map(b"".join)
 
 

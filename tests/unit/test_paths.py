@@ -161,9 +161,7 @@ def _unambiguous(folders: list[str]) -> bool:
     pick=st.integers(min_value=0),
     rest=st.lists(_component, max_size=4),
 )
-def test_round_trip_under_a_mapped_folder(
-    rules: list[tuple[str, str, bool, bool]], pick: int, rest: list[str]
-) -> None:
+def test_round_trip_under_a_mapped_folder(rules: list[tuple[str, str, bool, bool]], pick: int, rest: list[str]) -> None:
     editors = [editor for editor, _, _, _ in rules]
     binaries = [binary for _, binary, _, _ in rules]
     # Unambiguous: no editor folder inside another, nor any binary folder inside another.

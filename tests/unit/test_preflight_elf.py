@@ -85,9 +85,7 @@ def test_exe_build_ids_match_readelf_and_go_tool(samples: Samples, name: str) ->
     if name == "c":
         assert ids.go is None
     else:
-        go_id = subprocess.run(
-            ["go", "tool", "buildid", str(exe)], capture_output=True, text=True, check=True
-        )
+        go_id = subprocess.run(["go", "tool", "buildid", str(exe)], capture_output=True, text=True, check=True)
         assert ids.go == go_id.stdout.strip()
 
 
@@ -107,9 +105,7 @@ def test_sections_are_named(samples: Samples) -> None:
     with ElfFile(samples.exe("a")) as elf:
         names = [s.name for s in elf.sections]
     assert names[0] == ""
-    listed = re.findall(
-        r"\]\s+(\S+)\s+(?:PROGBITS|NOTE|NOBITS|SYMTAB|STRTAB)", readelf("-SW", str(samples.exe("a")))
-    )
+    listed = re.findall(r"\]\s+(\S+)\s+(?:PROGBITS|NOTE|NOBITS|SYMTAB|STRTAB)", readelf("-SW", str(samples.exe("a"))))
     assert names[1:] == listed
 
 

@@ -59,8 +59,9 @@ def traceback_stack(name: str, goroutine_id: int) -> list[str]:
 
 
 def dimmed(functions: list[str], *, on_goroutine: bool) -> list[str]:
-    return [f for f, dim in zip(functions, deemphasized_frames(functions, on_goroutine=on_goroutine), strict=True)
-            if dim]
+    return [
+        f for f, dim in zip(functions, deemphasized_frames(functions, on_goroutine=on_goroutine), strict=True) if dim
+    ]
 
 
 def landing(functions: list[str], *, on_goroutine: bool) -> str:
@@ -192,8 +193,17 @@ def test_start_functions_of_the_deadlock_traceback() -> None:
 
 @pytest.mark.parametrize(
     "function",
-    ["runtime.raise", "runtime.sigtrampgo", "runtime.fatalthrow.func1", "runtime.gopanic", "panic",
-     "runtime.panicmem", "runtime.panicBounds64", "runtime.goPanicIndex", "runtime.sigpanic"],
+    [
+        "runtime.raise",
+        "runtime.sigtrampgo",
+        "runtime.fatalthrow.func1",
+        "runtime.gopanic",
+        "panic",
+        "runtime.panicmem",
+        "runtime.panicBounds64",
+        "runtime.goPanicIndex",
+        "runtime.sigpanic",
+    ],
 )
 def test_crash_machinery(function: str) -> None:
     assert is_crash_machinery(function)
@@ -201,8 +211,16 @@ def test_crash_machinery(function: str) -> None:
 
 @pytest.mark.parametrize(
     "function",
-    ["runtime.checkdead", "runtime.futex", "runtime.gopark", "runtime.mapassign_faststr", "main.applyFee",
-     "main.panicky", "sync.(*Mutex).Lock", ""],
+    [
+        "runtime.checkdead",
+        "runtime.futex",
+        "runtime.gopark",
+        "runtime.mapassign_faststr",
+        "main.applyFee",
+        "main.panicky",
+        "sync.(*Mutex).Lock",
+        "",
+    ],
 )
 def test_not_crash_machinery(function: str) -> None:
     assert not is_crash_machinery(function)

@@ -114,11 +114,7 @@ LENIENT_REQUIRED = {(m.InitializeArguments, "adapterID")}
 
 
 def all_models() -> list[type[Any]]:
-    return [
-        obj
-        for _, obj in inspect.getmembers(m, inspect.isclass)
-        if attrs.has(obj) and obj.__module__ == m.__name__
-    ]
+    return [obj for _, obj in inspect.getmembers(m, inspect.isclass) if attrs.has(obj) and obj.__module__ == m.__name__]
 
 
 def wire_keys(cls: type[Any]) -> dict[str, attrs.Attribute[Any]]:
@@ -198,9 +194,7 @@ def full_instance(cls: type[Any], depth: int = 0) -> Any:
 
 def minimal_instance(cls: type[Any]) -> Any:
     hints = typing.get_type_hints(cls)
-    return cls(
-        **{a.alias: sample_value(hints[a.name], 1) for a in attrs.fields(cls) if not is_optional_attribute(a)}
-    )
+    return cls(**{a.alias: sample_value(hints[a.name], 1) for a in attrs.fields(cls) if not is_optional_attribute(a)})
 
 
 def with_seq(message: dict[str, Any], seq: int = 1) -> dict[str, Any]:
@@ -308,14 +302,10 @@ def test_awkward_names() -> None:
     assert to_wire(m.SubstitutePath(from_="/build", to="/src")) == {"from": "/build", "to": "/src"}
     assert to_wire(m.Variable(name="p", value="*T", type="*main.T"))["type"] == "*main.T"
     assert to_wire(m.Message(id=1, format="{x}")) == {"id": 1, "format": "{x}"}
-    args = from_wire(
-        m.VariablesArguments, {"variablesReference": 5, "format": {"hex": True}, "filter": "indexed"}
-    )
+    args = from_wire(m.VariablesArguments, {"variablesReference": 5, "format": {"hex": True}, "filter": "indexed"})
     assert args.format == m.ValueFormat(hex=True)
     assert args.filter == "indexed"
-    init = from_wire(
-        m.InitializeArguments, {"clientID": "vscode", "adapterID": "gocore", "supportsANSIStyling": True}
-    )
+    init = from_wire(m.InitializeArguments, {"clientID": "vscode", "adapterID": "gocore", "supportsANSIStyling": True})
     assert (init.client_id, init.adapter_id, init.supports_ansi_styling) == ("vscode", "gocore", True)
     assert init.lines_start_at1 is True
 
@@ -469,9 +459,7 @@ def test_command_name_can_be_given() -> None:
 
 def test_integral_floats_are_integers() -> None:
     # JavaScript has one number type; a client may well send 20.0.
-    assert from_wire(m.StackTraceArguments, {"threadId": 1.0, "levels": 20.0}) == m.StackTraceArguments(
-        1, levels=20
-    )
+    assert from_wire(m.StackTraceArguments, {"threadId": 1.0, "levels": 20.0}) == m.StackTraceArguments(1, levels=20)
 
 
 def test_numbers_out_of_range_are_errors_not_crashes() -> None:
@@ -552,9 +540,7 @@ def test_launch_defaults() -> None:
     assert args.hide_system_goroutines is False
     assert args.show_registers is False
     assert args.substitute_path == []
-    assert (
-        args.dlv_path is None and args.max_threads is None and args.dlv_timeout is None and args.cwd is None
-    )
+    assert args.dlv_path is None and args.max_threads is None and args.dlv_timeout is None and args.cwd is None
 
 
 def test_launch_accepts_vscode_go_core_configuration() -> None:
@@ -701,9 +687,7 @@ def test_every_error_makes_a_valid_error_response(error_id: ErrorId) -> None:
 
 
 def test_dap_error_variables_and_detail() -> None:
-    error = GocoreError(
-        ErrorId.EVALUATE_FAILED, {"expression": "x.y"}, message="could not find symbol value for x"
-    )
+    error = GocoreError(ErrorId.EVALUATE_FAILED, {"expression": "x.y"}, message="could not find symbol value for x")
     assert error.text == "Cannot evaluate 'x.y': could not find symbol value for x"
     assert str(error) == error.text
     assert error.variables == {"expression": "x.y", "error": "could not find symbol value for x"}
@@ -717,10 +701,7 @@ def test_dap_error_variables_and_detail() -> None:
 
 def test_error_detail_is_optional_and_never_lost() -> None:
     assert GocoreError(ErrorId.DLV_EXITED).text == "Delve exited unexpectedly"
-    assert (
-        GocoreError(ErrorId.DLV_EXITED, message="signal: killed").text
-        == "Delve exited unexpectedly: signal: killed"
-    )
+    assert GocoreError(ErrorId.DLV_EXITED, message="signal: killed").text == "Delve exited unexpectedly: signal: killed"
     assert GocoreError(ErrorId.NOT_LAUNCHED, message="still loading").text == (
         "No core dump is loaded: send 'launch' first: still loading"
     )
@@ -757,9 +738,7 @@ def test_builders_leave_seq_to_the_writer() -> None:
         "command": "threads",
         "body": {"threads": [{"id": 1, "name": "main"}]},
     }
-    assert make_event(
-        "stopped", m.StoppedEventBody(reason="exception", thread_id=1, all_threads_stopped=True)
-    ) == {
+    assert make_event("stopped", m.StoppedEventBody(reason="exception", thread_id=1, all_threads_stopped=True)) == {
         "type": "event",
         "event": "stopped",
         "body": {"reason": "exception", "threadId": 1, "allThreadsStopped": True},
@@ -789,9 +768,7 @@ def test_error_response_needs_a_real_seq(seq: Any) -> None:
 
 def test_validator_picks_definitions() -> None:
     assert definition_for({"type": "request", "command": "stackTrace"}) == "StackTraceRequest"
-    assert (
-        definition_for({"type": "response", "command": "stackTrace", "success": True}) == "StackTraceResponse"
-    )
+    assert definition_for({"type": "response", "command": "stackTrace", "success": True}) == "StackTraceResponse"
     assert definition_for({"type": "response", "command": "stackTrace", "success": False}) == "ErrorResponse"
     assert definition_for({"type": "response", "command": "gocoreReport", "success": True}) == "Response"
     assert definition_for({"type": "event", "event": "stopped"}) == "StoppedEvent"

@@ -55,9 +55,7 @@ def test_sample_is_parsed_completely(name: str) -> None:
     # tab-indented file:line line.
     headers = [line for line in lines if re.match(r"^goroutine \d+ .*\]:$", line)]
     assert len(parsed.goroutines) == len(headers)
-    assert [g.header_line for g in parsed.goroutines] == [
-        i + 1 for i, line in enumerate(lines) if line in headers
-    ]
+    assert [g.header_line for g in parsed.goroutines] == [i + 1 for i, line in enumerate(lines) if line in headers]
     file_lines = [line for line in lines if re.match(r"^\t\S.*:\d+( |$)", line)]
     frames = sum(len(g.frames) + (g.created_by is not None) for g in parsed.goroutines)
     frames += sum(len(stack) for stack in parsed.runtime_stacks)
@@ -80,14 +78,10 @@ def test_nil_deref_panic_with_signal_line() -> None:
     text, parsed = load("nil_deref_go1.26.8.txt")
     assert parsed.kind == "panic"
     assert parsed.message == "panic: runtime error: invalid memory address or nil pointer dereference"
-    assert [p.value for p in parsed.panics] == [
-        "runtime error: invalid memory address or nil pointer dereference"
-    ]
+    assert [p.value for p in parsed.panics] == ["runtime error: invalid memory address or nil pointer dereference"]
     signal = parsed.signal
     assert signal is not None
-    assert (signal.name, signal.description, signal.code, signal.addr) == (
-        "SIGSEGV", "segmentation violation", 1, 0
-    )
+    assert (signal.name, signal.description, signal.code, signal.addr) == ("SIGSEGV", "segmentation violation", 1, 0)
     pc = re.search(r"addr=0x0 pc=(0x[0-9a-f]+)\]", text)
     assert pc is not None and signal.pc == int(pc.group(1), 16)
     crashing = parsed.crashing_goroutine()
@@ -127,13 +121,11 @@ def test_external_abrt_threads_registers_and_parked_states() -> None:
     assert 0 not in parsed.goroutines_by_id()
     counts = states(parsed)
     assert counts["IO wait"] == 2
-    for state in ("sync.Mutex.Lock", "sync.RWMutex.Lock", "sync.RWMutex.RLock", "sleep", "select",
-                  "select (no cases)"):
+    for state in ("sync.Mutex.Lock", "sync.RWMutex.Lock", "sync.RWMutex.RLock", "sleep", "select", "select (no cases)"):
         assert counts[state] == 1, state
     locked = [g for g in parsed.goroutines if g.locked_to_thread]
     assert [(g.state, g.frames[-2].function) for g in locked] == [("chan receive", "main.main.gowrap7")]
-    accept = [g for g in parsed.goroutines
-              if any(f.function == "main.(*server).acceptLoop" for f in g.frames)]
+    accept = [g for g in parsed.goroutines if any(f.function == "main.(*server).acceptLoop" for f in g.frames)]
     assert len(accept) == 1 and accept[0].state == "IO wait"
     assert accept[0].creator_goroutine == 1
     assert accept[0].created_by is not None and accept[0].created_by.function == "main.main"
@@ -245,7 +237,11 @@ def test_header_variants() -> None:
     )
     assert full is not None
     assert (full.state, full.scan, full.wait_minutes, full.locked_to_thread, full.m) == (
-        "chan receive (nil chan)", True, 12, True, None
+        "chan receive (nil chan)",
+        True,
+        12,
+        True,
+        None,
     )
     leaked = parse_goroutine_header("goroutine 9 gp=0x1 m=nil [chan send (leaked), synctest bubble 3]:")
     assert leaked is not None

@@ -127,8 +127,7 @@ def test_pointer_shows_its_target() -> None:
     parent = local("main.main", "parent")
     assert not is_nil(parent) and has_children(parent) and children_loaded(parent)
     assert format_value(parent) == (
-        '*main.Account {ID: 1, Owner: "holding", Balance: 1000000, Frozen: false, Tags: nil, Limits: nil, '
-        "Parent: nil}"
+        '*main.Account {ID: 1, Owner: "holding", Balance: 1000000, Frozen: false, Tags: nil, Limits: nil, Parent: nil}'
     )
 
 
@@ -232,9 +231,7 @@ def test_long_slice_is_paged() -> None:
     assert indexed_count(history) == 300  # every element, not only the loaded ones
     assert children_loaded(history)  # the first page is there
     shown = ", ".join(str(round(i * 0.015, 3)).removesuffix(".0") for i in range(SUMMARY_ITEMS))
-    assert format_value(history) == (
-        f"[]float64 len: 300, cap: 300, [{shown}, ...+{300 - SUMMARY_ITEMS} more]"
-    )
+    assert format_value(history) == (f"[]float64 len: 300, cap: 300, [{shown}, ...+{300 - SUMMARY_ITEMS} more]")
 
 
 def test_array() -> None:
@@ -281,9 +278,7 @@ def test_nil_map() -> None:
 # --- channels ----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("function", "type_"), [("main.applyFee", "chan<- string"), ("main.settle", "chan string")]
-)
+@pytest.mark.parametrize(("function", "type_"), [("main.applyFee", "chan<- string"), ("main.settle", "chan string")])
 def test_channel_len_and_cap_come_from_hchan(function: str, type_: str) -> None:
     audit = local(function, "audit")
     # Delve's len for a channel is the number of hchan fields, not the channel's length.
@@ -348,9 +343,7 @@ def test_struct_with_unreadable_fields() -> None:
 # --- funcs, unsafe pointers, complex -----------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("expr", "shown"), [("main.applyFee", "main.applyFee"), ("fmt.ppFree.New", "fmt.init.func1")]
-)
+@pytest.mark.parametrize(("expr", "shown"), [("main.applyFee", "main.applyFee"), ("fmt.ppFree.New", "fmt.init.func1")])
 def test_func_value_shows_the_function(expr: str, shown: str) -> None:
     v = evaluated(expr)
     assert v.kind == kinds.FUNC

@@ -58,9 +58,15 @@ def _cmd_build(args: argparse.Namespace) -> int:
     failed = 0
     for name in names:
         try:
-            artifact = build(name, toolchain=args.toolchain, params=params or None,
-                             cache_root=args.cache_root, timeout=args.timeout, trimpath=args.trimpath,
-                             strip=args.strip)
+            artifact = build(
+                name,
+                toolchain=args.toolchain,
+                params=params or None,
+                cache_root=args.cache_root,
+                timeout=args.timeout,
+                trimpath=args.trimpath,
+                strip=args.strip,
+            )
         except CorpusError as exc:
             failed += 1
             print(f"{name}: FAILED: {exc}", file=sys.stderr)
@@ -79,8 +85,9 @@ def _cmd_build(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m gocore_dap.corpus",
-                                     description="Build the crash corpus into real Go cores.")
+    parser = argparse.ArgumentParser(
+        prog="python -m gocore_dap.corpus", description="Build the crash corpus into real Go cores."
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     list_parser = commands.add_parser("list", help="list the corpus programs")
@@ -90,17 +97,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     build_parser = commands.add_parser("build", help="build programs (default: all) and print their paths")
     build_parser.add_argument("names", nargs="*", metavar="NAME")
     build_parser.add_argument("--toolchain", help="GOTOOLCHAIN to build with, e.g. go1.25.0 (default: local)")
-    build_parser.add_argument("--param", action="append", type=_parse_param, metavar="KEY=VALUE",
-                              help="override a manifest parameter (repeatable)")
-    build_parser.add_argument("--timeout", type=float, default=120.0,
-                              help="seconds the program may run before it is killed (default 120)")
-    build_parser.add_argument("--cache-root", type=Path,
-                              help="cache directory (default <repo>/.cache/corpus)")
+    build_parser.add_argument(
+        "--param",
+        action="append",
+        type=_parse_param,
+        metavar="KEY=VALUE",
+        help="override a manifest parameter (repeatable)",
+    )
+    build_parser.add_argument(
+        "--timeout", type=float, default=120.0, help="seconds the program may run before it is killed (default 120)"
+    )
+    build_parser.add_argument("--cache-root", type=Path, help="cache directory (default <repo>/.cache/corpus)")
     build_parser.add_argument("--json", action="store_true", help="print one JSON object per artifact")
     build_parser.add_argument("--trimpath", action="store_true", help="build with -trimpath")
-    build_parser.add_argument("--strip", choices=STRIP_MODES,
-                              help="split: DWARF kept in debuginfo/binary.debug, the binary stripped; "
-                                   "s-w: link with -ldflags=-s -w")
+    build_parser.add_argument(
+        "--strip",
+        choices=STRIP_MODES,
+        help="split: DWARF kept in debuginfo/binary.debug, the binary stripped; s-w: link with -ldflags=-s -w",
+    )
     build_parser.set_defaults(run=_cmd_build)
 
     args = parser.parse_args(argv)

@@ -71,12 +71,36 @@ _TOOLCHAIN_RE = re.compile(r"^(local|go\d+(\.\d+)*((rc|beta)\d+)?)$")
 _PARAM_NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 # Signals whose default action dumps core (signal(7)).
 _CORE_SIGNALS = frozenset(
-    {signal.SIGABRT, signal.SIGBUS, signal.SIGFPE, signal.SIGILL, signal.SIGQUIT, signal.SIGSEGV,
-     signal.SIGSYS, signal.SIGTRAP, signal.SIGXCPU, signal.SIGXFSZ}
+    {
+        signal.SIGABRT,
+        signal.SIGBUS,
+        signal.SIGFPE,
+        signal.SIGILL,
+        signal.SIGQUIT,
+        signal.SIGSEGV,
+        signal.SIGSYS,
+        signal.SIGTRAP,
+        signal.SIGXCPU,
+        signal.SIGXFSZ,
+    }
 )
 # Settings of the caller's environment that would change how the program is built or behaves.
-_SCRUBBED_ENV = ("GODEBUG", "GOMAXPROCS", "GOGC", "GOMEMLIMIT", "GOTRACEBACK", "GOFLAGS", "GOWORK",
-                 "GOOS", "GOARCH", "GOAMD64", "GOEXPERIMENT", "CGO_ENABLED", "CGO_CFLAGS", "CGO_LDFLAGS")
+_SCRUBBED_ENV = (
+    "GODEBUG",
+    "GOMAXPROCS",
+    "GOGC",
+    "GOMEMLIMIT",
+    "GOTRACEBACK",
+    "GOFLAGS",
+    "GOWORK",
+    "GOOS",
+    "GOARCH",
+    "GOAMD64",
+    "GOEXPERIMENT",
+    "CGO_ENABLED",
+    "CGO_CFLAGS",
+    "CGO_LDFLAGS",
+)
 
 
 Strip = Literal["split", "s-w"]
@@ -160,8 +184,7 @@ def list_programs() -> list[str]:
 
 
 def _string_map(value: Any, what: str) -> dict[str, str]:
-    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str)
-                                              for k, v in value.items()):
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
         raise CorpusError(f"{what} must be an object of strings, not {value!r}")
     return dict(value)
 
@@ -238,8 +261,7 @@ def program_argv(binary: Path, manifest: Manifest, params: Mapping[str, str]) ->
     return argv
 
 
-def program_env(manifest: Manifest, params: Mapping[str, str],
-                base: Mapping[str, str] | None = None) -> dict[str, str]:
+def program_env(manifest: Manifest, params: Mapping[str, str], base: Mapping[str, str] | None = None) -> dict[str, str]:
     """Environment of the program: the caller's minus Go runtime knobs, GOTRACEBACK=crash, the manifest's
     env, and, for `param_passing: "env"`, each parameter as an upper-cased variable (goroutines ->
     GOROUTINES)."""
@@ -289,8 +311,12 @@ def _go_info(toolchain: str | None) -> _GoInfo:
     try:
         proc = subprocess.run(
             [_go_executable(), "env", "-json", "GOVERSION", "GOOS", "GOARCH"],
-            env=_toolchain_env(toolchain, cgo=False), cwd=tempfile.gettempdir(),
-            capture_output=True, text=True, timeout=DEFAULT_BUILD_TIMEOUT, check=False,
+            env=_toolchain_env(toolchain, cgo=False),
+            cwd=tempfile.gettempdir(),
+            capture_output=True,
+            text=True,
+            timeout=DEFAULT_BUILD_TIMEOUT,
+            check=False,
         )
     except subprocess.TimeoutExpired as exc:
         raise CorpusError(f"`go env` with GOTOOLCHAIN={toolchain or 'local'} timed out") from exc
@@ -304,14 +330,23 @@ def _go_info(toolchain: str | None) -> _GoInfo:
 
 def _program_files(source_dir: Path) -> list[Path]:
     return sorted(
-        path for path in source_dir.rglob("*")
+        path
+        for path in source_dir.rglob("*")
         if path.is_file() and not any(part.startswith(".") for part in path.relative_to(source_dir).parts)
     )
 
 
-def cache_key(source_dir: Path, manifest: Manifest, params: Mapping[str, str], go_version: str,
-              goos: str = "linux", goarch: str = "amd64", *, trimpath: bool = False,
-              strip: Strip | None = None) -> str:
+def cache_key(
+    source_dir: Path,
+    manifest: Manifest,
+    params: Mapping[str, str],
+    go_version: str,
+    goos: str = "linux",
+    goarch: str = "amd64",
+    *,
+    trimpath: bool = False,
+    strip: Strip | None = None,
+) -> str:
     """Hex SHA-256 over everything that decides what the binary and its crash look like."""
     digest = hashlib.sha256()
 
@@ -349,8 +384,10 @@ def _core_uses_pid() -> bool:
         return False
 
 
-_SETUP_HINT = ("set it to a plain file name, e.g. `sysctl -w kernel.core_pattern=core` "
-               "(or `echo core > /proc/sys/kernel/core_pattern`)")
+_SETUP_HINT = (
+    "set it to a plain file name, e.g. `sysctl -w kernel.core_pattern=core` "
+    "(or `echo core > /proc/sys/kernel/core_pattern`)"
+)
 
 
 def _check_core_pattern(pattern: str) -> None:
@@ -473,9 +510,17 @@ def _modfile_for(source_dir: Path, go_version: str, scratch: Path) -> Path | Non
     return modfile
 
 
-def _go_build(source_dir: Path, output: Path, manifest: Manifest, toolchain: str | None,
-              timeout: float, log: Path, trimpath: bool = False, strip: Strip | None = None,
-              modfile: Path | None = None) -> list[str]:
+def _go_build(
+    source_dir: Path,
+    output: Path,
+    manifest: Manifest,
+    toolchain: str | None,
+    timeout: float,
+    log: Path,
+    trimpath: bool = False,
+    strip: Strip | None = None,
+    modfile: Path | None = None,
+) -> list[str]:
     argv = [_go_executable(), "build", "-o", str(output)]
     if modfile is not None:
         argv.append(f"-modfile={modfile}")
@@ -488,9 +533,15 @@ def _go_build(source_dir: Path, output: Path, manifest: Manifest, toolchain: str
         argv.append(f"-ldflags={ldflags}")
     argv.append(".")
     with log.open("wb") as out:
-        proc = subprocess.Popen(argv, cwd=source_dir, env=_toolchain_env(toolchain, cgo=manifest.cgo),
-                                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            argv,
+            cwd=source_dir,
+            env=_toolchain_env(toolchain, cgo=manifest.cgo),
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         try:
             code = proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -509,8 +560,10 @@ def _split_debug_info(binary: Path, timeout: float) -> Path:
         raise CorpusError("strip='split' needs objcopy (binutils); install it, e.g. `apt-get install binutils`")
     debug = binary.parent / SPLIT_DEBUG_DIR / f"{binary.name}.debug"
     debug.parent.mkdir()
-    for argv in ([objcopy, "--only-keep-debug", str(binary), str(debug)],
-                 [objcopy, "--strip-debug", f"--add-gnu-debuglink={debug}", str(binary)]):
+    for argv in (
+        [objcopy, "--only-keep-debug", str(binary), str(debug)],
+        [objcopy, "--strip-debug", f"--add-gnu-debuglink={debug}", str(binary)],
+    ):
         try:
             proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
         except subprocess.TimeoutExpired:
@@ -535,13 +588,22 @@ class _RunResult:
     started: float
 
 
-def _run_program(argv: list[str], env: Mapping[str, str], run_dir: Path, stdout: Path, stderr: Path,
-                 trigger: str, timeout: float) -> _RunResult:
+def _run_program(
+    argv: list[str], env: Mapping[str, str], run_dir: Path, stdout: Path, stderr: Path, trigger: str, timeout: float
+) -> _RunResult:
     deadline = time.monotonic() + timeout
     started = time.time()
     with stdout.open("wb") as out, stderr.open("wb") as err:
-        proc = subprocess.Popen(argv, cwd=run_dir, env=dict(env), stdin=subprocess.DEVNULL, stdout=out,
-                                stderr=err, preexec_fn=_raise_core_limit, start_new_session=True)
+        proc = subprocess.Popen(
+            argv,
+            cwd=run_dir,
+            env=dict(env),
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=err,
+            preexec_fn=_raise_core_limit,
+            start_new_session=True,
+        )
         try:
             if trigger == "sigabrt_after_ready":
                 while not _stdout_has_ready(stdout):
@@ -593,8 +655,7 @@ def _artifact_from_dir(build_dir: Path) -> CrashArtifact:
 
 def _complete(build_dir: Path) -> bool:
     """An entry is complete once its meta.json exists: it is written last, by an atomic rename."""
-    return all((build_dir / name).is_file()
-               for name in ("meta.json", "binary", "core", "stderr.txt", "stdout.txt"))
+    return all((build_dir / name).is_file() for name in ("meta.json", "binary", "core", "stderr.txt", "stdout.txt"))
 
 
 @contextmanager
@@ -615,10 +676,18 @@ def _write_atomically(path: Path, text: str) -> None:
     os.replace(scratch, path)
 
 
-def build(name: str, *, toolchain: str | None = None, params: Mapping[str, str] | None = None,
-          cache_root: Path | None = None, timeout: float = 120,
-          build_timeout: float = DEFAULT_BUILD_TIMEOUT, trimpath: bool = False,
-          strip: Strip | None = None, programs_root: Path | None = None) -> CrashArtifact:
+def build(
+    name: str,
+    *,
+    toolchain: str | None = None,
+    params: Mapping[str, str] | None = None,
+    cache_root: Path | None = None,
+    timeout: float = 120,
+    build_timeout: float = DEFAULT_BUILD_TIMEOUT,
+    trimpath: bool = False,
+    strip: Strip | None = None,
+    programs_root: Path | None = None,
+) -> CrashArtifact:
     """Build program `name` with `toolchain` (None: the local Go, GOTOOLCHAIN=local; "go1.25.0":
     GOTOOLCHAIN=go1.25.0), run it until it dumps core, and return the cached artifact.
 
@@ -640,8 +709,9 @@ def build(name: str, *, toolchain: str | None = None, params: Mapping[str, str] 
     manifest = load_manifest(source_dir)
     effective = effective_params(manifest, params)
     info = _go_info(toolchain)
-    key = cache_key(source_dir, manifest, effective, info.version, info.goos, info.goarch,
-                    trimpath=trimpath, strip=strip)
+    key = cache_key(
+        source_dir, manifest, effective, info.version, info.goos, info.goarch, trimpath=trimpath, strip=strip
+    )
     version_root = (cache_root or default_cache_root()) / info.version
     entry_name = f"{name}-{key[:12]}"
     final = version_root / entry_name
@@ -657,8 +727,17 @@ def build(name: str, *, toolchain: str | None = None, params: Mapping[str, str] 
         scratch = Path(tempfile.mkdtemp(prefix=f".tmp-{entry_name}-", dir=version_root))
         try:
             modfile = _modfile_for(source_dir, info.version, scratch)
-            build_argv = _go_build(source_dir, scratch / "binary", manifest, toolchain, build_timeout,
-                                   scratch / "build.log", trimpath, strip, modfile)
+            build_argv = _go_build(
+                source_dir,
+                scratch / "binary",
+                manifest,
+                toolchain,
+                build_timeout,
+                scratch / "build.log",
+                trimpath,
+                strip,
+                modfile,
+            )
             (scratch / "build.log").unlink()
             if modfile is not None:
                 modfile.unlink()
@@ -671,17 +750,38 @@ def build(name: str, *, toolchain: str | None = None, params: Mapping[str, str] 
             raise
         build_argv[build_argv.index("-o") + 1] = str(final / "binary")
         try:
-            _run_and_record(name, final, source_dir, manifest, effective, info, key, toolchain, build_argv,
-                            timeout, {"trimpath": trimpath, "strip": strip})
+            _run_and_record(
+                name,
+                final,
+                source_dir,
+                manifest,
+                effective,
+                info,
+                key,
+                toolchain,
+                build_argv,
+                timeout,
+                {"trimpath": trimpath, "strip": strip},
+            )
         except BaseException:
             shutil.rmtree(final, ignore_errors=True)
             raise
     return _artifact_from_dir(final)
 
 
-def _run_and_record(name: str, entry: Path, source_dir: Path, manifest: Manifest,
-                    params: Mapping[str, str], info: _GoInfo, key: str, toolchain: str | None,
-                    build_argv: list[str], timeout: float, variant: Mapping[str, Any]) -> None:
+def _run_and_record(
+    name: str,
+    entry: Path,
+    source_dir: Path,
+    manifest: Manifest,
+    params: Mapping[str, str],
+    info: _GoInfo,
+    key: str,
+    toolchain: str | None,
+    build_argv: list[str],
+    timeout: float,
+    variant: Mapping[str, Any],
+) -> None:
     binary = entry / "binary"
     run_dir = entry / "run"
     run_dir.mkdir()
@@ -692,15 +792,16 @@ def _run_and_record(name: str, entry: Path, source_dir: Path, manifest: Manifest
 
     exit_signal = -result.returncode if result.returncode < 0 else None
     if exit_signal is None:
-        raise CorpusError(f"{name} exited with status {result.returncode} instead of crashing:\n"
-                          f"{_tail(stderr)}")
+        raise CorpusError(f"{name} exited with status {result.returncode} instead of crashing:\n{_tail(stderr)}")
     pattern = read_core_pattern()
     candidates = core_glob(pattern, cwd=run_dir, pid=result.pid, comm=binary.name, uses_pid=_core_uses_pid())
     found = _find_core(candidates, result.started)
     if found is None:
         soft, hard = resource.getrlimit(resource.RLIMIT_CORE)
-        why = (f"{name} died of signal {exit_signal} but left no core (looked for {candidates}); "
-               f"kernel.core_pattern is {pattern!r}, RLIMIT_CORE of this process is {soft}/{hard}")
+        why = (
+            f"{name} died of signal {exit_signal} but left no core (looked for {candidates}); "
+            f"kernel.core_pattern is {pattern!r}, RLIMIT_CORE of this process is {soft}/{hard}"
+        )
         if exit_signal not in _CORE_SIGNALS:
             why += f"; signal {exit_signal} does not dump core"
         raise CorpusError(f"{why}; {_SETUP_HINT}")
@@ -708,8 +809,10 @@ def _run_and_record(name: str, entry: Path, source_dir: Path, manifest: Manifest
     _check_core_file(entry / "core")
 
     if manifest.expect_first_line not in stderr.read_text(encoding="utf-8", errors="replace"):
-        raise CorpusError(f"{name}: stderr does not contain the manifest's expected line "
-                          f"{manifest.expect_first_line!r}:\n{_tail(stderr)}")
+        raise CorpusError(
+            f"{name}: stderr does not contain the manifest's expected line "
+            f"{manifest.expect_first_line!r}:\n{_tail(stderr)}"
+        )
     shutil.rmtree(run_dir)
     passed_env = set(manifest.env) | {"GOTRACEBACK"}
     if manifest.param_passing == "env":

@@ -411,8 +411,6 @@ def _print_complex(re_part: float, im_part: float, bits: int, go_version: str) -
     return f"({_old_printfloat(re_part)}{_old_printfloat(im_part)}i)"
 
 
-
-
 def _basic_value_text(fact: PanicFact, go_version: str) -> str | None:
     """The value of a bool/number kind as runtime print() writes it, or None if it cannot."""
     if fact.value_hex is None:
@@ -765,8 +763,6 @@ def _frame_lines(frames: Sequence[CrashFrame]) -> list[str]:
     return lines
 
 
-def format_details(
-    analysis: CrashAnalysis, frames: Sequence[CrashFrame | tuple[str, str, int]] | None = None
-) -> str:
+def format_details(analysis: CrashAnalysis, frames: Sequence[CrashFrame | tuple[str, str, int]] | None = None) -> str:
     """The report followed by the crashing goroutine's (or thread's) traceback, like the runtime's stderr."""
     return f"{analysis.report}\n\n{analysis.traceback_text(frames)}"

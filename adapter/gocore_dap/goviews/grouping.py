@@ -115,9 +115,7 @@ class GoroutineFilter:
 
     @property
     def is_empty(self) -> bool:
-        return not (
-            self.states or self.function or self.label_key or self.creator or self.user_only or self.text
-        )
+        return not (self.states or self.function or self.label_key or self.creator or self.user_only or self.text)
 
 
 @attrs.frozen
@@ -139,7 +137,7 @@ def parse_group_by(value: object) -> GroupBy | None:
     if value.startswith(LABEL_PREFIX):
         key = value[len(LABEL_PREFIX) :]
         if not key:
-            raise ArgumentError("goroutines: 'groupBy' \"label:\" needs a label key, e.g. \"label:tenant\"")
+            raise ArgumentError('goroutines: \'groupBy\' "label:" needs a label key, e.g. "label:tenant"')
         return GroupBy("label", key)
     if value not in GROUP_KINDS:
         kinds = ", ".join(f'"{k}"' for k in GROUP_KINDS)
@@ -199,7 +197,7 @@ def _parse_filter(raw: object) -> GoroutineFilter:
     if "=" in label:
         label_key, label_value = label.split("=", 1)
     if label and not label_key:
-        raise ArgumentError(f"goroutines: 'filter.label' must be \"key=value\" or \"key\", got {label!r}")
+        raise ArgumentError(f'goroutines: \'filter.label\' must be "key=value" or "key", got {label!r}')
     return GoroutineFilter(
         states=frozenset(states),
         function=_str(raw, "function", "filter."),

@@ -62,9 +62,7 @@ _STACK_UNAVAILABLE = "\tgoroutine running on other thread; stack unavailable"
 
 # "SIGSEGV: segmentation violation", "SIGQUIT: quit", or "Signal 65" for a number without a name.
 _FATAL_SIGNAL_RE = re.compile(r"^(?:(?P<name>SIG[A-Z0-9]+): (?P<description>.+)|Signal (?P<number>\d+))$")
-_PC_RE = re.compile(
-    r"^PC=(?P<pc>0x[0-9a-f]+) m=(?P<m>\d+) sigcode=(?P<sigcode>-?\d+)(?: addr=(?P<addr>0x[0-9a-f]+))?$"
-)
+_PC_RE = re.compile(r"^PC=(?P<pc>0x[0-9a-f]+) m=(?P<m>\d+) sigcode=(?P<sigcode>-?\d+)(?: addr=(?P<addr>0x[0-9a-f]+))?$")
 _SIGNAL_LINE_RE = re.compile(
     r"^\[signal (?P<name>SIG[A-Z0-9]+|0x[0-9a-f]+)(?:: (?P<description>.+?))?"
     r" code=(?P<code>0x[0-9a-f]+) addr=(?P<addr>0x[0-9a-f]+) pc=(?P<pc>0x[0-9a-f]+)\]$"
@@ -84,8 +82,18 @@ _REPANICKED = " [recovered, repanicked]"
 _GO_ESCAPE_RE = re.compile(r"\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|.)")
 _GO_QUOTED = r'"(?:[^"\\]|\\.)*"'
 _LABEL_RE = re.compile(rf"(?P<key>{_GO_QUOTED}): (?P<value>{_GO_QUOTED})(?:, |$)")
-_SIMPLE_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "\\": "\\", '"': '"', "a": "\a", "b": "\b",
-                   "f": "\f", "v": "\v", "0": "\0"}
+_SIMPLE_ESCAPES = {
+    "n": "\n",
+    "r": "\r",
+    "t": "\t",
+    "\\": "\\",
+    '"': '"',
+    "a": "\a",
+    "b": "\b",
+    "f": "\f",
+    "v": "\v",
+    "0": "\0",
+}
 
 
 # --- model -------------------------------------------------------------------------------------------
@@ -432,9 +440,7 @@ def _read_stack(cursor: _Lines, unparsed: list[tuple[int, str]], *, in_ancestor:
     stack = _Stack()
     while (line := cursor.peek()) is not None and line != "":
         next_line = cursor.peek(1)
-        file_match = (
-            _FILE_RE.match(next_line) if next_line is not None and next_line.startswith("\t") else None
-        )
+        file_match = _FILE_RE.match(next_line) if next_line is not None and next_line.startswith("\t") else None
         if file_match is not None and not line.startswith("\t"):
             lineno = cursor.lineno
             cursor.take()
@@ -468,9 +474,7 @@ def _read_stack(cursor: _Lines, unparsed: list[tuple[int, str]], *, in_ancestor:
             stack.elisions.append(TracebackElision(len(stack.frames), int(count) if count else None))
         elif ancestor is not None:
             inner = _read_stack(cursor, unparsed, in_ancestor=True)
-            stack.ancestors.append(
-                TracebackAncestor(int(ancestor.group("id")), inner.frames, inner.created_by)
-            )
+            stack.ancestors.append(TracebackAncestor(int(ancestor.group("id")), inner.frames, inner.created_by))
         else:
             unparsed.append((lineno, line))
     return stack
@@ -516,8 +520,9 @@ class _ThreadBuilder:
         self.addr = _hex(match.group("addr"))
 
     def freeze(self) -> TracebackThread:
-        return TracebackThread(self.signal, self.m, self.pc, self.sigcode, self.addr, self.during_cgo,
-                               dict(self.registers))
+        return TracebackThread(
+            self.signal, self.m, self.pc, self.sigcode, self.addr, self.during_cgo, dict(self.registers)
+        )
 
 
 def _signal_from_message(message: Sequence[str], thread: _ThreadBuilder | None) -> TracebackSignal | None:
@@ -631,8 +636,7 @@ def parse_traceback(text: str) -> ParsedTraceback:
         kind=_kind(message),
         goroutines=goroutines,
         panics=_parse_panics(message),
-        fatal_error=next((line[len(_FATAL_PREFIX) :] for line in message if line.startswith(_FATAL_PREFIX)),
-                         None),
+        fatal_error=next((line[len(_FATAL_PREFIX) :] for line in message if line.startswith(_FATAL_PREFIX)), None),
         signal=_signal_from_message(message, first_thread),
         runtime_stacks=runtime_stacks,
         threads=[thread.freeze() for thread in threads],

@@ -547,9 +547,7 @@ def _inspect_core(path: Path, label: str, head: bytes, issues: _Issues) -> CoreI
     if not head:
         issues.error(
             CORE_EMPTY,
-            f"The core dump {label} is empty (0 bytes): the dump was never written. "
-            + HOW_TO_GET_FULL_CORES
-            + ".",
+            f"The core dump {label} is empty (0 bytes): the dump was never written. " + HOW_TO_GET_FULL_CORES + ".",
         )
         return None
     try:
@@ -651,9 +649,7 @@ def _check_truncation(core: CoreInfo, exe: ExeInfo | None, core_path: Path, issu
             "its globals such as the list of goroutines)"
         )
 
-    lost_stacks = [
-        t for t in core.threads if t.sp is not None and core.is_dumped(t.sp) and not core.is_present(t.sp)
-    ]
+    lost_stacks = [t for t in core.threads if t.sp is not None and core.is_dumped(t.sp) and not core.is_present(t.sp)]
     crashing = core.crashing_thread
     if crashing is not None and crashing in lost_stacks:
         fatal.append(f"the stack of the crashing thread (LWP {crashing.tid}, sp {crashing.sp:#x}) is cut off")
@@ -753,14 +749,8 @@ def _inspect_program(path: Path, head: bytes, issues: _Issues, dumped_by: str) -
     try:
         return read_exe_info(path)
     except ElfFormatError as exc:
-        cut = (
-            " (the file looks cut short: copy or build it again)"
-            if isinstance(exc, ElfTruncatedError)
-            else ""
-        )
-        issues.error(
-            PROGRAM_MALFORMED, f"The program '{path}' is a malformed ELF file: {exc}{cut}.{dumped_by}"
-        )
+        cut = " (the file looks cut short: copy or build it again)" if isinstance(exc, ElfTruncatedError) else ""
+        issues.error(PROGRAM_MALFORMED, f"The program '{path}' is a malformed ELF file: {exc}{cut}.{dumped_by}")
     except OSError as exc:
         issues.error(PROGRAM_UNREADABLE, f"Cannot read the program '{path}': {exc.strerror or exc}.")
     return None

@@ -262,9 +262,7 @@ def read_core_info(path: Path) -> CoreInfo:
 _DELETED_SUFFIX: Final = " (deleted)"
 
 
-def _find_exe_mapping(
-    files: Sequence[MappedFile], auxv: Mapping[int, int]
-) -> tuple[str | None, bool, int | None]:
+def _find_exe_mapping(files: Sequence[MappedFile], auxv: Mapping[int, int]) -> tuple[str | None, bool, int | None]:
     """The executable's path, whether it was deleted, and its load base (mapping of offset 0).
 
     The executable is the file mapped at AT_ENTRY (or AT_PHDR); the kernel lists mappings in

@@ -249,13 +249,9 @@ def parse_program_headers(data: bytes, header: ElfHeader, count: int) -> tuple[S
     for i in range(count):
         base = i * header.e_phentsize
         if header.is_64bit:
-            p_type, flags, offset, vaddr, _paddr, filesz, memsz, align = struct.unpack_from(
-                e + "IIQQQQQQ", data, base
-            )
+            p_type, flags, offset, vaddr, _paddr, filesz, memsz, align = struct.unpack_from(e + "IIQQQQQQ", data, base)
         else:
-            p_type, offset, vaddr, _paddr, filesz, memsz, flags, align = struct.unpack_from(
-                e + "IIIIIIII", data, base
-            )
+            p_type, offset, vaddr, _paddr, filesz, memsz, flags, align = struct.unpack_from(e + "IIIIIIII", data, base)
         out.append(Segment(p_type, flags, offset, vaddr, filesz, memsz, align))
     return tuple(out)
 

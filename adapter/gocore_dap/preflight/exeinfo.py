@@ -88,8 +88,7 @@ def read_exe_info(path: Path, debug_dir: Path = DEBUG_BUILD_ID_DIR) -> ExeInfo:
         # writes them at the start) but whose contents stop early; every later answer would be
         # wrong, so say that instead.
         described = max(
-            [s.file_end for s in loads]
-            + [s.offset + s.size for s in sections if s.sh_type != SHT_NOBITS and s.size],
+            [s.file_end for s in loads] + [s.offset + s.size for s in sections if s.sh_type != SHT_NOBITS and s.size],
             default=0,
         )
         if described > elf.size:
@@ -166,7 +165,6 @@ def _parse_build_info(blob: bytes) -> BuildInfo | None:
         return None
     version, modinfo = parsed
     return parse_modinfo(modinfo, version)
-
 
 
 def _read_debuglink(elf: ElfFile) -> tuple[str, int] | None:

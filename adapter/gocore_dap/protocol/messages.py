@@ -68,9 +68,7 @@ def make_response(
     return response
 
 
-def make_error_response(
-    request: Request | Mapping[str, Any] | _RequestIdentity, error: GocoreError
-) -> dict[str, Any]:
+def make_error_response(request: Request | Mapping[str, Any] | _RequestIdentity, error: GocoreError) -> dict[str, Any]:
     """The error response (success=false) for `request`, with `error` as the structured message.
 
     `request` is the parsed Request, the raw request dict, or anything with `seq` and `command`

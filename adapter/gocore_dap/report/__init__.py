@@ -59,6 +59,7 @@ def exit_code_of(error: GocoreError) -> int:
     files, the 3000s Delve; anything else is another failure."""
     return {2: EXIT_INPUT, 3: EXIT_DELVE}.get(int(error.error_id) // 1000, EXIT_FAILED)
 
+
 FORMATS = ("text", "markdown", "json", "html")
 
 

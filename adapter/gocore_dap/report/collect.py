@@ -39,6 +39,8 @@ Progress = Callable[[str], None]
 REPORT_MAX_GROUPS = 200
 REPORT_MEMBER_IDS = 20
 CONTEXT_LINES = 2
+
+
 def parse_group_by_for_report(group_by: str) -> None:
     """Raise ValueError unless `group_by` names a grouping (`none` is not one: a report groups)."""
     try:

@@ -87,7 +87,7 @@ def _frame_item(frame: ReportFrame) -> str:
         rows = []
         for src in frame.context:
             hit = ' class="hit"' if src.line == frame.line else ""
-            rows.append(f'<span{hit}>{src.line:5d} | {_e(src.text)}</span>')
+            rows.append(f"<span{hit}>{src.line:5d} | {_e(src.text)}</span>")
         parts.append(f'<pre class="src">{chr(10).join(rows)}</pre>')
     elif frame.source is not None and not frame.runtime:
         parts.append(f'<pre class="src">{_e(frame.source.strip())}</pre>')
@@ -105,8 +105,14 @@ def _bucket(group: Mapping[str, Any]) -> str:
     ids = [str(i) for i in group.get("memberIds") or []]
     count = int(group.get("count", 0))
     label = str(group.get("label", ""))
-    search = " ".join([label, " ".join(states), " ".join(ids),
-                       " ".join(f"{f.get('function', '')} {f.get('file', '')}" for f in group.get("stack") or [])])
+    search = " ".join(
+        [
+            label,
+            " ".join(states),
+            " ".join(ids),
+            " ".join(f"{f.get('function', '')} {f.get('file', '')}" for f in group.get("stack") or []),
+        ]
+    )
     crashed = bool(group.get("containsCrashing"))
     more = ", ..." if len(ids) < count else ""
     sampled = group.get("statesSampled")
@@ -165,8 +171,8 @@ def render_html(report: Report) -> str:
         f"<h2>{_e(title)}</h2>",
         '<ol class="stack">' + "".join(_frame_item(f) for f in report.frames) + "</ol>",
         f"<h2>Goroutines by {_e(report.group_by)}</h2>",
-        f'<p>{goroutines.get("total", 0):,} goroutines in {goroutines.get("totalGroups", 0):,} groups '
-        f"({_e(exactness)}); showing <span id=\"shown\">{len(groups)}</span> of {len(groups):,} listed.</p>",
+        f"<p>{goroutines.get('total', 0):,} goroutines in {goroutines.get('totalGroups', 0):,} groups "
+        f'({_e(exactness)}); showing <span id="shown">{len(groups)}</span> of {len(groups):,} listed.</p>',
         '<input id="filter" type="search" placeholder="Filter groups: function, file, state, goroutine id" '
         'aria-label="Filter groups">',
         "".join(_bucket(g) for g in groups),

@@ -62,6 +62,7 @@ class Target:
 
     async def start_reading_goroutines(self) -> None:
         self.core.goroutines.start_loading()
+
     async def landing_thread_id(self) -> int | None:
         """When no goroutine crashed: the asleep goroutine the editor opens (None when none has a frame of
         your code, or a goroutine crashed)."""

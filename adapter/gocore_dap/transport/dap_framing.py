@@ -240,17 +240,13 @@ class DapReader:
             here, line_start = line_start, line_start + len(line) + 2
             name, colon, value = line.partition(b":")
             if not colon or not name.strip() or name != name.strip():
-                error = FramingError(
-                    FramingErrorKind.MALFORMED_HEADER, f"malformed header line {_show(line)}"
-                )
+                error = FramingError(FramingErrorKind.MALFORMED_HEADER, f"malformed header line {_show(line)}")
                 return error, here
             if name.lower() != _CONTENT_LENGTH:
                 continue
             if length is not None:
                 # Blame the first one: the second may be a real header that follows junk.
-                error = FramingError(
-                    FramingErrorKind.DUPLICATE_CONTENT_LENGTH, "more than one Content-Length header"
-                )
+                error = FramingError(FramingErrorKind.DUPLICATE_CONTENT_LENGTH, "more than one Content-Length header")
                 return error, length_line
             text = value.strip(b" \t")
             digits = text[1:] if text[:1] in (b"-", b"+") else text
@@ -371,9 +367,7 @@ def _decode_body(body: bytes) -> dict[str, Any] | FramingError:
         seq, command = _salvage_identity(text)
         return FramingError(FramingErrorKind.INVALID_JSON, f"body is not valid JSON: {exc}", seq, command)
     if not isinstance(value, dict):
-        return FramingError(
-            FramingErrorKind.NOT_AN_OBJECT, f"body is a JSON {_json_type(value)}, not an object"
-        )
+        return FramingError(FramingErrorKind.NOT_AN_OBJECT, f"body is a JSON {_json_type(value)}, not an object")
     return value
 
 

@@ -180,9 +180,7 @@ class JsonStreamDecoder:
                     self._in_string = True
                     pos += 1
                 elif byte in _CLOSERS or byte in b",:":
-                    raise JsonStreamError(
-                        f"unexpected {chr(byte)!r} between JSON values", offset=self._consumed + pos
-                    )
+                    raise JsonStreamError(f"unexpected {chr(byte)!r} between JSON values", offset=self._consumed + pos)
                 else:
                     self._in_scalar = True
         finally:
@@ -233,6 +231,4 @@ def encode_request(method: str, params: Any, id: int) -> bytes:
     """
     request = {"method": method, "params": [params], "id": id}
     # ASCII-only output is always valid UTF-8, even for strings holding lone surrogates.
-    return (
-        json.dumps(request, separators=(",", ":"), ensure_ascii=True, allow_nan=False).encode("ascii") + b"\n"
-    )
+    return json.dumps(request, separators=(",", ":"), ensure_ascii=True, allow_nan=False).encode("ascii") + b"\n"

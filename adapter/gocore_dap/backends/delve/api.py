@@ -24,9 +24,7 @@ GOROUTINE_FIELD_USER = 7
 
 
 class RpcCaller(Protocol):
-    async def call(
-        self, method: str, params: dict[str, Any] | None = None, *, timeout: float | None = None
-    ) -> Any: ...
+    async def call(self, method: str, params: dict[str, Any] | None = None, *, timeout: float | None = None) -> Any: ...
 
 
 @attrs.frozen
@@ -59,9 +57,7 @@ class Function:
     def from_json(cls, data: Mapping[str, Any] | None) -> Function | None:
         if not data:
             return None
-        return cls(
-            name=data.get("name", ""), value=data.get("value", 0), optimized=bool(data.get("optimized"))
-        )
+        return cls(name=data.get("name", ""), value=data.get("value", 0), optimized=bool(data.get("optimized")))
 
 
 @attrs.frozen
@@ -354,15 +350,11 @@ class DelveApi:
         return Variable.from_json(result["Variable"])
 
     async def local_vars(self, goroutine_id: int, frame: int, cfg: LoadConfig) -> list[Variable]:
-        result = await self.rpc.call(
-            "ListLocalVars", {"Scope": scope(goroutine_id, frame), "Cfg": cfg.to_json()}
-        )
+        result = await self.rpc.call("ListLocalVars", {"Scope": scope(goroutine_id, frame), "Cfg": cfg.to_json()})
         return [Variable.from_json(v) for v in result.get("Variables") or ()]
 
     async def function_args(self, goroutine_id: int, frame: int, cfg: LoadConfig) -> list[Variable]:
-        result = await self.rpc.call(
-            "ListFunctionArgs", {"Scope": scope(goroutine_id, frame), "Cfg": cfg.to_json()}
-        )
+        result = await self.rpc.call("ListFunctionArgs", {"Scope": scope(goroutine_id, frame), "Cfg": cfg.to_json()})
         return [Variable.from_json(v) for v in result.get("Args") or ()]
 
     async def package_vars(self, regex: str, cfg: LoadConfig) -> list[Variable]:

@@ -240,9 +240,7 @@ async def read_wait_reasons(rpc: RpcCaller) -> WaitReasonTable:
     probe = _Probe(rpc, None)
     reasons = await _read_string_array(probe, "runtime.waitReasonStrings")
     # Older runtimes may lack the status table; the numbers of docs/architecture.md cover them.
-    statuses = await probe.attempt(
-        "runtime.gStatusStrings", _read_string_array(probe, "runtime.gStatusStrings")
-    )
+    statuses = await probe.attempt("runtime.gStatusStrings", _read_string_array(probe, "runtime.gStatusStrings"))
     version = await probe.attempt("runtime.buildVersion", read_build_version(rpc))
     return WaitReasonTable.from_strings(reasons, statuses or [], version or "")
 
@@ -385,9 +383,7 @@ async def _modules(probe: _Probe) -> list[tuple[int, int]]:
     return modules
 
 
-async def _read_handled_signal(
-    probe: _Probe, number: int, tramp: int, pc: int, name: str
-) -> HandledSignalFact:
+async def _read_handled_signal(probe: _Probe, number: int, tramp: int, pc: int, name: str) -> HandledSignalFact:
     # Each piece on its own: the signal's number and name matter most, the rest is detail.
     code = await probe.attempt("siginfo.si_code", probe.eval_int("info.si_code", tramp))
     addr = await probe.attempt("siginfo.si_addr", probe.eval_int("info.si_addr", tramp))
@@ -399,9 +395,7 @@ async def _read_handled_signal(
     instruction: str | None = None
     if name.startswith(("SIGILL:", "SIGFPE:")):
         instruction = await probe.attempt("instruction bytes", _instruction_bytes(probe, pc))
-    return HandledSignalFact(
-        number, code or 0, (addr or 0) & 0xFFFF_FFFF_FFFF_FFFF, pc, m_id, in_cgo, instruction
-    )
+    return HandledSignalFact(number, code or 0, (addr or 0) & 0xFFFF_FFFF_FFFF_FFFF, pc, m_id, in_cgo, instruction)
 
 
 async def _signalled_m(probe: _Probe, tramp: int) -> tuple[int, bool] | None:

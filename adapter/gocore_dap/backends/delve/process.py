@@ -246,7 +246,7 @@ class DelveProcess:
         if any(marker in words for marker in _TOO_OLD_MARKERS):
             # Delve's advice (--check-go-version=false) is no option the user has here.
             words += (
-                "\nThis Delve does not support the program's Go version. Without \"dlvPath\" / GOCORE_DAP_DLV, "
+                '\nThis Delve does not support the program\'s Go version. Without "dlvPath" / GOCORE_DAP_DLV, '
                 "gocore-dap picks a Delve release that does (for programs built with Go 1.18 or newer)."
             )
         raise DelveStartError(f"Delve exited with code {self._process.returncode}: {words}")

@@ -62,9 +62,7 @@ class DelveRpc:
     def closed_reason(self) -> str | None:
         return self._closed_reason
 
-    async def call(
-        self, method: str, params: dict[str, Any] | None = None, *, timeout: float | None = None
-    ) -> Any:
+    async def call(self, method: str, params: dict[str, Any] | None = None, *, timeout: float | None = None) -> Any:
         """Call `RPCServer.<method>` and return its `result`.
 
         Raises DelveRpcError when Delve answers with an error, DelveTimeout when it does not
