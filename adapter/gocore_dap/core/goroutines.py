@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import logging
 import re
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -214,6 +215,7 @@ class GoroutineModel:
         self._stack_budget = settings.stack_budget
         self._listing_page = listing_page
         self._background_load = settings.background_load
+        self._naming_budget = settings.naming_budget
         self._progress = progress
         # "Your code": user locations and labels name its innermost frame on each stack.
         self._scope = scope if scope is not None else CodeScope()
@@ -679,7 +681,9 @@ class GoroutineModel:
             )
         return await asyncio.to_thread(direct.wait_keys, table)
 
-    async def _named_wait_label(self, table: GoroutineTable, key: str, label: str, rows: Sequence[int]) -> str:
+    async def _named_wait_label(
+        self, table: GoroutineTable, key: str, label: str, rows: Sequence[int], deadline: float
+    ) -> str:
         """A wait-object group's label with the program's name for the object, when a variable holds it."""
         parsed = _WAIT_KEY.match(key)
         if self._namer is None or parsed is None:
@@ -687,7 +691,7 @@ class GoroutineModel:
         ids = [table.ids[r] for r in rows[:_NAMING_MEMBERS]]
         if self.crashing_id is not None:
             ids.append(self.crashing_id)
-        name = await self._namer.name(parsed["kind"], int(parsed["address"], 16), ids)
+        name = await self._namer.name(parsed["kind"], int(parsed["address"], 16), ids, deadline=deadline)
         return f"{label} · {name}" if name else label
 
     async def _exact(self, table: GoroutineTable, query: GoroutinesQuery) -> GoroutinesPage:
@@ -728,12 +732,14 @@ class GoroutineModel:
         answer = attrs.evolve(answer, total_groups=len(groups), approximate=approximate)
         self.last_stats = {"path": "exact", "stacksRead": self._stacks.read}
 
+        naming_deadline = time.monotonic() + self._naming_budget
+
         async def group_answer(index: int, shown: Sequence[int]) -> GoroutineGroup:
             group = groups[index]
             stack = self._stacks.index_of_key(group.key) if group_by.kind == "stack" else -1
             label = group.label
             if group_by.kind == "waitObject" and index < _NAMED_GROUPS:
-                label = await self._named_wait_label(table, group.key, label, group.rows)
+                label = await self._named_wait_label(table, group.key, label, group.rows, naming_deadline)
             return await self._group(
                 table, group_by, context, _Members(group.rows, shown, self._stacks, stack),
                 key=group.key, label=label, count=group.count, states=group.states,

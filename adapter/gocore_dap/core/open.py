@@ -35,6 +35,7 @@ from gocore_dap.preflight.debuginfo import DebugInfoOptions
 if TYPE_CHECKING:
     from gocore_dap.backends.delve.api import DelveApi
     from gocore_dap.backends.delve.process import DelveProcess
+    from gocore_dap.core.early_delve import EarlyDelve
     from gocore_dap.core.loaded import LoadedCore
     from gocore_dap.goviews.build_info import BuildInfo
     from gocore_dap.sources.resolver import SourceResolver
@@ -53,10 +54,26 @@ async def open_core(
     progress: Progress | None = None,
     settings: ModelSettings = INTERACTIVE,
     on_delve_exit: Callable[[str], None] | None = None,
+    early: EarlyDelve | None = None,
 ) -> LoadedCore:
     """Open PROGRAM's CORE (see the module docstring). `progress` hears of each step, of a core being
     decompressed (every 64 MiB) and of a Delve release being installed; `on_delve_exit` is called with a
-    reason when Delve ends on its own after the core is open."""
+    reason when Delve ends on its own after the core is open. `early` is a Delve started before the
+    checks (`core.early_delve`): adopted when they pick the same one, else ended."""
+    try:
+        return await _open(options, progress, settings, on_delve_exit, early)
+    finally:
+        if early is not None:
+            await early.discard()  # a no-op once adopted
+
+
+async def _open(
+    options: OpenOptions,
+    progress: Progress | None,
+    settings: ModelSettings,
+    on_delve_exit: Callable[[str], None] | None,
+    early: EarlyDelve | None,
+) -> LoadedCore:
     report = _on_the_loop(progress or (lambda fraction, text: log.info("%s", text)))
 
     def say(text: str) -> None:
@@ -76,7 +93,7 @@ async def open_core(
     if checked.errors:
         checked.cleanup()
         raise input_error(checked)
-    return await _load(options, your_code, program, core, checked, report, settings, on_delve_exit)
+    return await _load(options, your_code, program, core, checked, report, settings, on_delve_exit, early)
 
 
 def _on_the_loop(progress: Progress) -> Progress:
@@ -103,6 +120,7 @@ async def _load(
     report: Progress,
     settings: ModelSettings,
     on_delve_exit: Callable[[str], None] | None,
+    early: EarlyDelve | None = None,
 ) -> LoadedCore:
     """Start Delve on checked inputs and read the crash. Imported here rather than at the top: a bad
     input is refused before the adapter pays for importing what reading a core needs."""
@@ -140,17 +158,22 @@ async def _load(
             raise GocoreError(ErrorId.DLV_NOT_FOUND, message=str(exc)) from None
         say("starting Delve")
         try:
-            delve = await DelveProcess.start(
-                launch.dlv,
-                delve_program,
-                checked.core_for_delve,
-                startup_timeout=max(options.dlv_timeout, 60.0),
-                rpc_timeout=options.dlv_timeout,
-                on_exit=on_delve_exit,
-                extra_env=extra_env,
-                unix_socket=launch.unix_socket,
-                flags=launch.flags,
-            )
+            if early is not None and early.fits(launch, delve_program, checked.core_for_delve, extra_env):
+                delve = await early.adopt()
+            else:
+                if early is not None:
+                    await early.discard()
+                delve = await DelveProcess.start(
+                    launch.dlv,
+                    delve_program,
+                    checked.core_for_delve,
+                    startup_timeout=max(options.dlv_timeout, 60.0),
+                    rpc_timeout=options.dlv_timeout,
+                    on_exit=on_delve_exit,
+                    extra_env=extra_env,
+                    unix_socket=launch.unix_socket,
+                    flags=launch.flags,
+                )
         except DelveStartError as exc:
             raise backend_error(exc) from None
         say("reading the crash")

@@ -68,8 +68,11 @@ class ModelSettings:
     fast_threshold: int = FAST_PATH_MIN_GOROUTINES
     stack_budget: int = STACK_BUDGET
     background_load: bool = True
+    # Seconds of Delve time one answer spends naming wait objects after the program's variables (names
+    # found are kept: a later answer goes on where this one stopped).
+    naming_budget: float = 1.0
 
 
 INTERACTIVE = ModelSettings()
 # A report may read more stacks than an interactive query: 40,000 is ~10 s of Delve time.
-BATCH = ModelSettings(fast_threshold=1 << 62, stack_budget=40_000, background_load=False)
+BATCH = ModelSettings(fast_threshold=1 << 62, stack_budget=40_000, background_load=False, naming_budget=10.0)

@@ -10,6 +10,7 @@ often cannot show a frame's variables at a park point; then the object keeps its
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Iterable, Sequence
 
 from gocore_dap.backends.delve.api import DelveApi, LoadConfig, Variable
@@ -25,6 +26,10 @@ _FRAMES_PER_GOROUTINE = 4
 _GOROUTINES_PER_OBJECT = 3
 _STACK_DEPTH = 32
 _CONFIG = LoadConfig(follow_pointers=True, max_variable_recurse=2, max_string_len=0, max_array_values=0)
+
+
+class _OutOfTime(Exception):
+    """The naming budget of a request is spent."""
 
 
 def _holds(v: Variable, address: int, kind: str, path: str, depth: int = 0) -> str | None:
@@ -63,19 +68,33 @@ class WaitObjectNamer:
         self._globals: list[Variable] | None = None
         self._names: dict[tuple[str, int], str | None] = {}
 
-    async def name(self, kind: str, address: int, goroutine_ids: Iterable[int]) -> str | None:
-        """The variable that holds the object, as `path in function` or a global's name; None if none."""
+    async def name(
+        self, kind: str, address: int, goroutine_ids: Iterable[int], *, deadline: float | None = None
+    ) -> str | None:
+        """The variable that holds the object, as `path in function` or a global's name; None if none, or
+        if the search would go on past `deadline` (time.monotonic()): then a later call tries again."""
         key = (kind, address)
         if key not in self._names:
-            self._names[key] = await self._find(kind, address, list(goroutine_ids)[:_GOROUTINES_PER_OBJECT])
+            ids = list(goroutine_ids)[:_GOROUTINES_PER_OBJECT]
+            try:
+                self._names[key] = await self._find(kind, address, ids, deadline)
+            except _OutOfTime:
+                return None
         return self._names[key]
 
-    async def _find(self, kind: str, address: int, goroutine_ids: Sequence[int]) -> str | None:
+    async def _find(self, kind: str, address: int, goroutine_ids: Sequence[int], deadline: float | None) -> str | None:
+        def in_time() -> None:
+            # Each Delve call that names a goroutine finds it among all of them first: on a core with a
+            # million goroutines a call takes a good part of a second.
+            if deadline is not None and time.monotonic() > deadline:
+                raise _OutOfTime
+
         for v in await self._package_globals():
             found = _holds(v, address, kind, v.name)
             if found is not None:
                 return found
         for goroutine_id in goroutine_ids:
+            in_time()
             try:
                 frames = await self._api.stacktrace(goroutine_id, _STACK_DEPTH)
             except BackendError:
@@ -86,6 +105,7 @@ class WaitObjectNamer:
                 if not function or is_runtime_internal(function) or not self._is_yours(function):
                     continue
                 looked += 1
+                in_time()
                 try:
                     found_vars = [
                         *await self._api.function_args(goroutine_id, index, _CONFIG),

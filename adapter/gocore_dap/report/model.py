@@ -18,6 +18,26 @@ SCHEMA_VERSION = 1
 _READABLE_KINDS = frozenset({"mainModule", "dependency", "standardLibrary"})
 
 
+def build_line(build: Mapping[str, Any]) -> str:
+    """The main module, its VCS state and how it was built, on one line."""
+    module = build.get("mainModule") or {}
+    text = f"{module.get('path') or '?'} {module.get('version') or ''}".strip()
+    revision = build.get("vcsRevision")
+    if revision:
+        text += f", revision {revision[:12]}"
+        if build.get("vcsModified"):
+            text += " (modified)"
+    if build.get("vcsTime"):
+        text += f", {build['vcsTime']}"
+    if build.get("trimpath"):
+        text += ", -trimpath"
+    if build.get("goos") and build.get("goarch"):
+        text += f", {build['goos']}/{build['goarch']}"
+    if build.get("cgo"):
+        text += ", cgo"
+    return text
+
+
 def is_runtime_group(group: Mapping[str, Any]) -> bool:
     """A goroutine group of the runtime's own (GC workers, the finalizer, the scavenger...): it does not
     hold the crashing goroutine and its representative is a system goroutine (`goviews.presentation.
@@ -108,6 +128,27 @@ class Report:
         """The runtime's own groups (`is_runtime_group`), which the text and Markdown reports fold into
         one "Go runtime" row; the JSON and HTML reports keep every group."""
         return [g for g in self.groups if is_runtime_group(g)]
+
+    def card_facts(self) -> list[tuple[str, str]]:
+        """The crash card's facts, name and value, in the order every human-readable format shows them."""
+        crash = self.crash
+        who = "none (no goroutine on the crashing thread)"
+        if self.crashing_goroutine_id is not None:
+            who = f"goroutine {self.crashing_goroutine_id} [{self.crashing_state or '?'}]"
+        facts = [("Kind", str(crash.get("kind", ""))), ("Crashed in", f"{who}, thread {self.crashing_thread_id}")]
+        signal = crash.get("signal")
+        if signal:
+            facts.append(("Signal", f"{signal.get('name') or signal.get('number')} code={signal.get('code'):#x} "
+                                    f"addr={signal.get('addr'):#x} pc={signal.get('pc'):#x}"))  # fmt: skip
+        facts += [
+            ("Go", str(crash.get("goVersion", ""))),
+            ("Module", build_line(crash.get("build") or {})),
+            ("Delve", str(crash.get("delve", ""))),
+            ("Goroutines", f"{crash.get('goroutineCount', 0):,}"),
+            ("Program", self.program),
+            ("Core", self.core),
+        ]
+        return facts
 
     def to_json(self) -> dict[str, Any]:
         crash = {k: v for k, v in self.crash.items() if k not in ("program", "core")}

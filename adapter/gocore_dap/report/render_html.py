@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from gocore_dap.report.model import Report, ReportFrame
-from gocore_dap.report.render_text import _build_line, _states
+from gocore_dap.report.render_text import _states
 
 __all__ = ["render_html"]
 
@@ -129,23 +129,7 @@ def _bucket(group: Mapping[str, Any]) -> str:
 
 
 def render_html(report: Report) -> str:
-    crash = report.crash
-    who = "none (no goroutine on the crashing thread)"
-    if report.crashing_goroutine_id is not None:
-        who = f"goroutine {report.crashing_goroutine_id} [{report.crashing_state or '?'}]"
-    facts = [("Kind", crash.get("kind", "")), ("Crashed in", f"{who}, thread {report.crashing_thread_id}")]
-    signal = crash.get("signal")
-    if signal:
-        facts.append(("Signal", f"{signal.get('name') or signal.get('number')} code={signal.get('code'):#x} "
-                                f"addr={signal.get('addr'):#x} pc={signal.get('pc'):#x}"))  # fmt: skip
-    facts += [
-        ("Go", crash.get("goVersion", "")),
-        ("Module", _build_line(crash.get("build") or {})),
-        ("Delve", crash.get("delve", "")),
-        ("Goroutines", f"{crash.get('goroutineCount', 0):,}"),
-        ("Program", report.program),
-        ("Core", report.core),
-    ]
+    facts = report.card_facts()
     goroutines = report.goroutines
     groups = report.groups
     exactness = "approximate" if goroutines.get("approximate") else "exact"

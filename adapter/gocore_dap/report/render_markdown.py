@@ -16,7 +16,7 @@ from typing import Any
 from gocore_dap.goviews.frames import traceback_name
 from gocore_dap.report.escape import html_text, markdown_code_span, markdown_fence, markdown_inline
 from gocore_dap.report.model import Report
-from gocore_dap.report.render_text import _build_line, _states, runtime_row
+from gocore_dap.report.render_text import _states, runtime_row
 
 __all__ = ["render_markdown"]
 
@@ -31,27 +31,8 @@ def _stack_text(frames: Sequence[Mapping[str, Any]]) -> str:
 
 
 def render_markdown(report: Report) -> str:
-    crash = report.crash
     out: list[str] = [f"# {markdown_inline(report.headline) or 'Crash report'}", ""]
-    who = "none (no goroutine on the crashing thread)"
-    if report.crashing_goroutine_id is not None:
-        who = f"goroutine {report.crashing_goroutine_id} [{report.crashing_state or '?'}]"
-    rows = [
-        ("Kind", str(crash.get("kind", ""))),
-        ("Crashed in", f"{who}, thread {report.crashing_thread_id}"),
-    ]
-    signal = crash.get("signal")
-    if signal:
-        rows.append(("Signal", f"{signal.get('name') or signal.get('number')} code={signal.get('code'):#x} "
-                               f"addr={signal.get('addr'):#x} pc={signal.get('pc'):#x}"))  # fmt: skip
-    rows += [
-        ("Go", str(crash.get("goVersion", ""))),
-        ("Module", _build_line(crash.get("build") or {})),
-        ("Delve", str(crash.get("delve", ""))),
-        ("Goroutines", f"{crash.get('goroutineCount', 0):,}"),
-        ("Program", report.program),
-        ("Core", report.core),
-    ]
+    rows = report.card_facts()
     out += ["| | |", "|---|---|"]
     out += [f"| **{name}** | {markdown_inline(value)} |" for name, value in rows]
     out.append("")

@@ -71,52 +71,14 @@ def _states(states: Mapping[str, int]) -> str:
     return ", ".join(f"{name} {count:,}" for name, count in parts)
 
 
-def _build_line(build: Mapping[str, Any]) -> str:
-    module = build.get("mainModule") or {}
-    text = f"{module.get('path') or '?'} {module.get('version') or ''}".strip()
-    revision = build.get("vcsRevision")
-    if revision:
-        text += f", revision {revision[:12]}"
-        if build.get("vcsModified"):
-            text += " (modified)"
-    if build.get("vcsTime"):
-        text += f", {build['vcsTime']}"
-    if build.get("trimpath"):
-        text += ", -trimpath"
-    if build.get("goos") and build.get("goarch"):
-        text += f", {build['goos']}/{build['goarch']}"
-    if build.get("cgo"):
-        text += ", cgo"
-    return text
-
-
 def render_text(report: Report, *, color: bool = False) -> str:
     s = _Style(color)
-    crash = report.crash
     lines: list[str] = []
     rule = "=" * 78
     lines.append(rule)
     lines.append(s.red(_clean(report.headline)))
     lines.append(rule)
-    who = "none (the crash ran on a thread without a goroutine)"
-    if report.crashing_goroutine_id is not None:
-        who = f"goroutine {report.crashing_goroutine_id} [{report.crashing_state or '?'}]"
-    rows = [
-        ("kind", str(crash.get("kind", ""))),
-        ("crashed in", f"{who}, thread {report.crashing_thread_id}"),
-    ]
-    signal = crash.get("signal")
-    if signal:
-        rows.append(("signal", f"{signal.get('name') or signal.get('number')} code={signal.get('code'):#x} "
-                               f"addr={signal.get('addr'):#x} pc={signal.get('pc'):#x}"))  # fmt: skip
-    rows += [
-        ("go", str(crash.get("goVersion", ""))),
-        ("module", _build_line(crash.get("build") or {})),
-        ("delve", str(crash.get("delve", ""))),
-        ("goroutines", f"{crash.get('goroutineCount', 0):,}"),
-        ("program", report.program),
-        ("core", report.core),
-    ]
+    rows = [(name.lower(), value) for name, value in report.card_facts()]
     for name, value in rows:
         lines.append(f"  {s.bold(f'{name:<11}')} {_clean(value)}")
     message_lines = report.runtime_report.splitlines()

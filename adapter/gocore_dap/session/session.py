@@ -79,10 +79,8 @@ class CoreSession:
         a compressed core being decompressed) as the request's progress."""
         if self.machine.state is not SessionState.INITIALIZED:
             raise GocoreError(ErrorId.ALREADY_LAUNCHED if self._target else ErrorId.NOT_INITIALIZED)
-        # Imported on first launch: answering `initialize` must not wait for what opening a core needs.
-        from gocore_dap.core.open import open_core
+        from gocore_dap.core.early_delve import start_early
         from gocore_dap.core.options import DEFAULT_DLV_TIMEOUT, OpenOptions
-        from gocore_dap.session.target import Target
 
         self.machine.move(SessionState.LAUNCHING)
         options = OpenOptions(
@@ -98,6 +96,12 @@ class CoreSession:
             direct=args.direct_reader,
             your_code=args.your_code,
         )
+        # Delve loads the program while the rest of what opening a core needs is imported.
+        early = await start_early(options, on_delve_exit=self._on_delve_exit)
+        # Imported on first launch: answering `initialize` must not wait for what opening a core needs.
+        from gocore_dap.core.open import open_core
+        from gocore_dap.session.target import Target
+
         shown: list[asyncio.Future[None]] = []
         started = time.monotonic()
 
@@ -109,7 +113,7 @@ class CoreSession:
                 shown.append(asyncio.ensure_future(progress(text, None if fraction is None else 100 * fraction)))
 
         try:
-            core = await open_core(options, progress=report, on_delve_exit=self._on_delve_exit)
+            core = await open_core(options, progress=report, on_delve_exit=self._on_delve_exit, early=early)
         except BaseException:
             self.machine.move(SessionState.INITIALIZED)
             raise

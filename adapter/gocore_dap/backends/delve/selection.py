@@ -87,6 +87,14 @@ def _picked_launch(dlv: Path, choice: Choice) -> DelveLaunch:
     )
 
 
+def installed_launch(go_version: str | None, *, env: Mapping[str, str] | None = None) -> DelveLaunch | None:
+    """What `prepare_delve` picks for `go_version` with no explicit dlv, when that release is installed
+    already (None when it would be installed first): nothing runs, nothing is downloaded."""
+    choice = pick_release(go_version)
+    found = installed_dlv(choice.release.version, env=env)
+    return _picked_launch(found, choice) if found is not None else None
+
+
 async def prepare_delve(
     go_version: str | None,
     explicit: str | None = None,
