@@ -90,6 +90,7 @@ FAST_MAX_MEMBERS = 16
 # each), and the members whose frames are looked at for a name.
 _NAMED_GROUPS = 20
 _NAMING_MEMBERS = 3
+_FRAME_NAMING_MAX_GOROUTINES = 20_000
 _WAIT_KEY = re.compile(r"^waitObject:[a-z]+@(?P<kind>[\w.]+)@(?P<address>[0-9a-f]+)")
 _DELVE_KIND = {
     "location": GOROUTINE_FIELD_USER_LOC,
@@ -688,7 +689,10 @@ class GoroutineModel:
         parsed = _WAIT_KEY.match(key)
         if self._namer is None or parsed is None:
             return label
-        ids = [table.ids[r] for r in rows[:_NAMING_MEMBERS]]
+        # Delve finds a goroutine that runs on no thread by reading every goroutine once (16 s on a core
+        # with a million): past a few tens of thousands only the globals and the crashing goroutine's frames,
+        # which Delve finds on its thread at once, are looked at.
+        ids = [table.ids[r] for r in rows[:_NAMING_MEMBERS]] if len(table) <= _FRAME_NAMING_MAX_GOROUTINES else []
         if self.crashing_id is not None:
             ids.append(self.crashing_id)
         name = await self._namer.name(parsed["kind"], int(parsed["address"], 16), ids, deadline=deadline)
