@@ -10,11 +10,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
 from gocore_dap.backends.delve.errors import DelveGone, DelveRpcError, DelveTimeout
 from gocore_dap.transport.json_stream import JsonStreamDecoder, JsonStreamError, encode_request
+
+log = logging.getLogger(__name__)
 
 _READ_CHUNK = 1 << 20
 
@@ -86,8 +90,11 @@ class DelveRpc:
                 self._pending.pop(request_id, None)
                 self._close(f"lost the connection to Delve: {exc}")
                 raise DelveGone(self._closed_reason or str(exc)) from exc
+            sent = time.monotonic()
             try:
-                return await asyncio.wait_for(asyncio.shield(future), limit)
+                result = await asyncio.wait_for(asyncio.shield(future), limit)
+                log.debug("Delve %s answered in %.0f ms", method, (time.monotonic() - sent) * 1000)
+                return result
             except TimeoutError:
                 raise DelveTimeout(
                     f"Delve did not answer {method} within {limit:g} s "
