@@ -24,7 +24,7 @@ import attrs
 
 from gocore_dap.backends.cframes.info import AT_NAME, TAG_SUBPROGRAM, CompileUnit, DebugInfo
 from gocore_dap.backends.cframes.lines import LineTable, read_line_table
-from gocore_dap.backends.cframes.sections import Cursor, DwarfFormatError, load_dwarf_sections
+from gocore_dap.backends.cframes.sections import DwarfFormatError, load_dwarf_sections
 from gocore_dap.goviews.frames import package_path
 
 __all__ = ["BuildLines", "read_build_lines"]
@@ -54,17 +54,8 @@ def _unit_wanted(unit: CompileUnit, packages: set[str], files: set[str]) -> bool
 def _walk_subprograms(unit: CompileUnit, table: LineTable | None, want_files: set[str]) -> dict[str, int]:
     """DW_AT_decl_line of the subprograms right under the unit's root."""
     out: dict[str, int] = {}
-    cur = Cursor(unit.info.debug_info, unit.first_die)
-    root = unit.read_die(cur)
-    depth = 0
-    while root is not None and root.has_children and cur.pos < unit.end:
-        die = unit.read_die(cur)
-        if die is None:
-            if depth == 0:
-                break
-            depth -= 1
-            continue
-        if depth == 0 and die.tag == TAG_SUBPROGRAM and AT_NAME in die.attrs and _AT_DECL_LINE in die.attrs:
+    for die in unit.top_level_dies():
+        if die.tag == TAG_SUBPROGRAM and AT_NAME in die.attrs and _AT_DECL_LINE in die.attrs:
             line = die.attrs[_AT_DECL_LINE].value
             name = unit.string(die.attrs[AT_NAME])
             decl_file = die.attrs.get(_AT_DECL_FILE)
@@ -74,8 +65,6 @@ def _walk_subprograms(unit: CompileUnit, table: LineTable | None, want_files: se
             # An abstract instance of an inlined function names no file; the caller knows which file it is.
             if isinstance(line, int) and line > 0 and name and in_file:
                 out.setdefault(name, line)
-        if die.has_children:
-            depth += 1
     return out
 
 

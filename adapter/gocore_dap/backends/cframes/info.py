@@ -319,12 +319,9 @@ class CompileUnit:
             raise DwarfFormatError(f"no DIE at {offset:#x}")
         return die
 
-    def _top_scopes(self) -> list[tuple[int, int, int]]:
-        """(low, high, DIE offset) of every subprogram (and other scope) right under the unit's root,
-        sorted: built by one walk over the unit, then every lookup walks one subprogram only."""
-        if self._top_index is not None:
-            return self._top_index
-        index: list[tuple[int, int, int]] = []
+    def top_level_dies(self) -> Iterator[Die]:
+        """The DIEs right under the unit's root (subprograms, types, variables), in order; their children
+        are skipped by DW_AT_sibling where the producer gave one."""
         cur = Cursor(self.info.debug_info, self.first_die)
         root = self.read_die(cur)
         depth = 0
@@ -335,14 +332,27 @@ class CompileUnit:
                     break
                 depth -= 1
                 continue
-            if depth == 0 and die.tag in _SCOPE_TAGS:
-                index.extend((lo, hi, die.offset) for lo, hi in self.ranges(die) if hi > lo)
+            if depth == 0:
+                yield die
             if die.has_children:
                 sibling = die.attrs.get(AT_SIBLING)
                 if sibling is not None and sibling.form in _CU_RELATIVE_REFS:
                     cur.pos = self.reference(sibling)
                 else:
                     depth += 1
+
+    def _top_scopes(self) -> list[tuple[int, int, int]]:
+        """(low, high, DIE offset) of every subprogram (and other scope) right under the unit's root,
+        sorted: built by one walk over the unit, then every lookup walks one subprogram only."""
+        if self._top_index is not None:
+            return self._top_index
+        index = [
+            (lo, hi, die.offset)
+            for die in self.top_level_dies()
+            if die.tag in _SCOPE_TAGS
+            for lo, hi in self.ranges(die)
+            if hi > lo
+        ]
         index.sort()
         self._top_index = index
         return index
