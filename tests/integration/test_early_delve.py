@@ -68,12 +68,19 @@ def test_a_refused_input_ends_the_delve_started_early(files: Files) -> None:
     asyncio.run(run())
 
 
-def test_no_early_start_for_an_explicit_delve_or_a_compressed_core(files: Files, dlv_path: Path) -> None:
+def test_no_early_start_for_an_explicit_delve_a_compressed_core_or_a_pipe(files: Files, dlv_path: Path) -> None:
     async def run() -> None:
         explicit = OpenOptions(program=str(files.classic.binary), core=str(files.classic.core), dlv_path=str(dlv_path))
         assert await start_early(explicit) is None
         not_elf = files.root / "core.not-elf"
         not_elf.write_bytes(b"(\xb5/\xfd" + b"\0" * 64)  # zstd's magic: decompressed by the checks first
         assert await start_early(OpenOptions(program=str(files.classic.binary), core=str(not_elf))) is None
+        # A named pipe is refused by the checks; opening it here would block the event loop for good.
+        fifo = files.root / "core.fifo"
+        os.mkfifo(fifo)
+        assert (
+            await asyncio.wait_for(start_early(OpenOptions(program=str(files.classic.binary), core=str(fifo))), 5)
+            is None
+        )
 
     asyncio.run(run())

@@ -75,6 +75,9 @@ async def start_early(options: OpenOptions, on_delve_exit: Callable[[str], None]
         return None
     try:
         program, core = options.resolved()
+        # Only regular files: opening a named pipe (a bad input the checks refuse) would block the loop.
+        if not (program.is_file() and core.is_file()):
+            return None
         with core.open("rb") as fh:
             if fh.read(4) != _ELF_MAGIC:
                 return None
