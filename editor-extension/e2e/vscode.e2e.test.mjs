@@ -826,6 +826,8 @@ describe("gocore-dap in VS Code (code-server 4.100.3, headless Chromium)", { ski
       assert.ok(firstText.includes(big.function.replace(/^.*\//, "")), `the first group is ${big.function}'s: ${firstText}`);
 
       // The goroutines read after the stop join the Call Stack paused, as the crashed one is (not "running").
+      // Its list renders only the rows it has room for: fold the Goroutines view below it.
+      await foldPanes(page, ["Goroutines"]);
       await page.waitForFunction(() => document.querySelectorAll(".debug-call-stack .monaco-list-row .state").length >= 3, undefined, { timeout: STEP });
       const states = (await page.locator(".debug-call-stack .monaco-list-row .state").allInnerTexts()).map((s) => s.trim().toLowerCase());
       assert.ok(!states.includes("running"), `every thread in the Call Stack is paused: ${states.join(", ")}`);

@@ -165,7 +165,8 @@ export class GoCoreSessions implements vscode.Disposable, vscode.DebugAdapterTra
       this.changed.fire(info);
       return;
     }
-    if (info.stopped && body.preserveFocusHint === true && body.threadId === info.stopped.threadId && body.text === info.stopped.text) {
+    const previous = info.stopped;
+    if (previous && body.threadId === previous.threadId && body.text === previous.text && body.description === previous.description) {
       // The same stop sent again: the adapter found more threads (a big core's goroutines, read after the stop).
       return;
     }

@@ -147,16 +147,17 @@ class CoreSession:
         (`core.landing`), and the first one leaves the focus alone so that the second one wins.
         """
         await self._output(self.target().core.crash.headline + "\n", category="stderr")
-        await self._stop(refresh=False)
+        await self._stop()
         log.info("stopped on thread %s", self.target().crash_thread_id)
 
     async def _threads_changed(self) -> None:
-        """More threads than the stop had (a big core's goroutines, read after it): the same stop again,
-        focus left alone. VS Code marks threads paused only on a stop with `allThreadsStopped`; a thread
-        it learns of later (a `thread` event) would be shown as running."""
-        await self._stop(refresh=True)
+        """More threads than the stop had (a big core's goroutines, read after it): the same stop again.
+        VS Code marks threads paused only on a stop with `allThreadsStopped` (a thread it learns of from a
+        `thread` event is shown as running), and it clears every call stack on such a stop: the stop keeps
+        its focus request, or an editor still opening the crash line would be left with nothing open."""
+        await self._stop()
 
-    async def _stop(self, *, refresh: bool) -> None:
+    async def _stop(self) -> None:
         from gocore_dap.goviews.presentation import stop_badge
 
         target = self.target()
@@ -171,7 +172,7 @@ class CoreSession:
                 thread_id=target.crash_thread_id,
                 text=crash.report,
                 all_threads_stopped=True,
-                preserve_focus_hint=refresh or landing is not None,
+                preserve_focus_hint=landing is not None,
             ),
         )
         if landing is not None:
@@ -183,7 +184,7 @@ class CoreSession:
                     thread_id=landing,
                     text=crash.report,
                     all_threads_stopped=False,
-                    preserve_focus_hint=refresh,
+                    preserve_focus_hint=False,
                 ),
             )
 
