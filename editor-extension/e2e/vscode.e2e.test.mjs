@@ -139,6 +139,12 @@ class VSCode {
     fs.writeFileSync(path.join(this.root, "config.yaml"), "auth: none\ncert: false\n");
   }
 
+  /** A .vscode/launch.json with one go-core configuration: what F5 starts. */
+  writeLaunch(name, program, core) {
+    const configurations = [{ name, type: "go-core", request: "launch", program, coreFilePath: core }];
+    fs.writeFileSync(path.join(this.workspace, ".vscode", "launch.json"), JSON.stringify({ version: "0.2.0", configurations }, null, 2));
+  }
+
   async start() {
     execFileSync(codeServer, ["--user-data-dir", this.userData, "--extensions-dir", this.extensions, "--install-extension", inputs.vsix, "--force"], {
       stdio: "pipe",
@@ -453,17 +459,7 @@ describe("gocore-dap in VS Code (code-server 4.100.3, headless Chromium)", { ski
   test("F5 on a launch.json that points at a core shows the crash, the crashing goroutine and the Goroutines view", { skip: only !== "tests" }, async () => {
     const vscode = new VSCode("f5");
     servers.push(vscode);
-    fs.writeFileSync(
-      path.join(vscode.workspace, ".vscode", "launch.json"),
-      JSON.stringify(
-        {
-          version: "0.2.0",
-          configurations: [{ name: "Open Go core dump", type: "go-core", request: "launch", program: inputs.program, coreFilePath: inputs.core }],
-        },
-        null,
-        2,
-      ),
-    );
+    vscode.writeLaunch("Open Go core dump", inputs.program, inputs.core);
     await vscode.start();
     const page = await openWorkbench(browser, vscode);
     try {
@@ -613,10 +609,7 @@ describe("gocore-dap in VS Code (code-server 4.100.3, headless Chromium)", { ski
     test(`F5 on ${c.name}: the editor lands on ${c.function} (${path.basename(c.source)}:${c.line})`, { skip: only !== "tests" }, async () => {
       const vscode = new VSCode(c.name);
       servers.push(vscode);
-      fs.writeFileSync(
-        path.join(vscode.workspace, ".vscode", "launch.json"),
-        JSON.stringify({ version: "0.2.0", configurations: [{ name: `Open ${c.name}`, type: "go-core", request: "launch", program: c.program, coreFilePath: c.core }] }),
-      );
+      vscode.writeLaunch(`Open ${c.name}`, c.program, c.core);
       await vscode.start();
       const page = await openWorkbench(browser, vscode);
       try {
@@ -674,10 +667,7 @@ describe("gocore-dap in VS Code (code-server 4.100.3, headless Chromium)", { ski
     assert.ok(inputs.parkedText && inputs.parkedLine, "GOCORE_E2E_PARKED_LINE and GOCORE_E2E_PARKED_TEXT (set by tests/e2e/test_vscode_e2e.py)");
     const vscode = new VSCode("source");
     servers.push(vscode);
-    fs.writeFileSync(
-      path.join(vscode.workspace, ".vscode", "launch.json"),
-      JSON.stringify({ version: "0.2.0", configurations: [{ name: "Open Go core dump", type: "go-core", request: "launch", program: inputs.program, coreFilePath: inputs.core }] }),
-    );
+    vscode.writeLaunch("Open Go core dump", inputs.program, inputs.core);
     await vscode.start();
     const page = await openWorkbench(browser, vscode);
     try {
@@ -786,10 +776,7 @@ describe("gocore-dap in VS Code (code-server 4.100.3, headless Chromium)", { ski
     // The adapter's verbose log records when each request was answered: the order the user saw.
     const vscode = new VSCode("big", { GOCORE_DAP_LOG: adapterLog, GOCORE_DAP_VERBOSE: "1" });
     servers.push(vscode);
-    fs.writeFileSync(
-      path.join(vscode.workspace, ".vscode", "launch.json"),
-      JSON.stringify({ version: "0.2.0", configurations: [{ name: "Open the big core", type: "go-core", request: "launch", program: big.program, coreFilePath: big.core }] }),
-    );
+    vscode.writeLaunch("Open the big core", big.program, big.core);
     await vscode.start();
     const page = await openWorkbench(browser, vscode);
     try {
@@ -865,10 +852,7 @@ describe("gocore-dap in VS Code (code-server 4.100.3, headless Chromium)", { ski
   test("README picture", { skip: only !== "readme" }, async () => {
     const vscode = new VSCode("readme");
     servers.push(vscode);
-    fs.writeFileSync(
-      path.join(vscode.workspace, ".vscode", "launch.json"),
-      JSON.stringify({ version: "0.2.0", configurations: [{ name: "Open Go core dump", type: "go-core", request: "launch", program: inputs.program, coreFilePath: inputs.core }] }),
-    );
+    vscode.writeLaunch("Open Go core dump", inputs.program, inputs.core);
     await vscode.start();
     const page = await openWorkbench(browser, vscode);
     try {
